@@ -1,0 +1,91 @@
+/* Settings: one table of {environment variable, flag, type, default, range,
+ * help}, parsed once at start-up into a struct etl_config that is read-only
+ * afterwards (share it as const between threads).
+ *
+ * Sources, lowest priority first: built-in defaults, environment, flags.
+ * A malformed value is an error whose message names the variable (or flag),
+ * the value and what is accepted; nothing runs. */
+#ifndef ETL_CORE_CFG_H
+#define ETL_CORE_CFG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+
+enum cfg_render_mode { CFG_RENDER_CLIP, CFG_RENDER_PAGE };
+enum cfg_codec { CFG_CODEC_ZSTD, CFG_CODEC_SNAPPY, CFG_CODEC_NONE };
+
+struct etl_config {
+    /* Where: SOURCE_BUCKET + PDF_PREFIX, or --source URL (replaces both);
+     * DEST_BUCKET + IMAGE_PREFIX/METADATA_PREFIX, or --dest URL. */
+    char *source_bucket;   /* SOURCE_BUCKET / --source; NULL if unset */
+    char *pdf_prefix;      /* PDF_PREFIX, default "pdfs/" */
+    bool source_is_url;    /* --source given: its prefix replaces PDF_PREFIX */
+    char *dest_bucket;     /* DEST_BUCKET / --dest; NULL if unset */
+    char *image_prefix;    /* IMAGE_PREFIX, default "images/" */
+    char *metadata_prefix; /* METADATA_PREFIX, default "metadata/" */
+
+    /* How much at once */
+    int batch_size;  /* BATCH_SIZE 100 (1..1000) */
+    int concurrency; /* CONCURRENCY 20 (1..256) */
+
+    /* PDF work */
+    int image_dpi;     /* IMAGE_DPI 100 (36..600) */
+    int image_quality; /* IMAGE_QUALITY 85 (1..100) */
+    int text_page;     /* TEXT_PAGE 1 (1-based; 1..100000) */
+    int crop_page;     /* CROP_PAGE 2 (1-based; 1..100000) */
+    char *crop_regions;      /* CROP_REGIONS inline JSON, or NULL */
+    char *crop_regions_file; /* CROP_REGIONS_FILE / --crops, or NULL */
+    enum cfg_render_mode render_mode; /* RENDER_MODE clip|page */
+    int64_t max_pdf_bytes;            /* MAX_PDF_BYTES 100 MiB (1 KiB..4 GiB) */
+    int pdf_timeout_ms;               /* PDF_TIMEOUT_MS 30000 (100..900000) */
+
+    /* Retries */
+    int retry_max_attempts;    /* RETRY_MAX_ATTEMPTS 3 (1..20) */
+    double retry_initial_wait; /* RETRY_INITIAL_WAIT 1.0 s (0..60) */
+    double retry_max_wait;     /* RETRY_MAX_WAIT 60 s (0..900) */
+
+    /* Output */
+    enum cfg_codec parquet_compression; /* PARQUET_COMPRESSION zstd */
+
+    /* Logging: LOG_LEVEL (AWS_LAMBDA_LOG_LEVEL wins when set), LOG_FORMAT
+     * (AWS_LAMBDA_LOG_FORMAT JSON|Text wins when set) */
+    enum log_level log_level;
+    enum log_format log_format;
+
+    /* AWS */
+    char *aws_region;               /* AWS_REGION / AWS_DEFAULT_REGION */
+    char *aws_lambda_function_name; /* AWS_LAMBDA_FUNCTION_NAME */
+
+    /* Run control (flags of `run`; START_AFTER/BATCH_ID/RUN_ID env too) */
+    char *start_after; /* --start-after KEY */
+    int64_t batch_id;  /* --batch-id N, default 0 */
+    int64_t max_batches; /* --max-batches N, 0 = until the listing ends */
+    char *run_id;      /* --run-id, default: generated per run */
+    bool progress;     /* --progress/--no-progress; default: on a TTY */
+};
+
+/* Fill c from defaults and the environment, then from flags in
+ * argv[0..argc-1] (argv[0] is the first flag, not the program name).
+ * Flags take "--name value" or "--name=value"; boolean flags take none.
+ * Unknown flags and positional arguments are errors.
+ * On error returns ETL_ECONFIG (or ETL_ENOMEM) and appends one line to err
+ * such as:
+ *   IMAGE_DPI=20: must be an integer from 36 to 600
+ *   --concurrency=abc: must be an integer from 1 to 256
+ * cfg_release() must be called in every case. */
+int cfg_load(struct etl_config *c, int argc, char **argv, struct buf *err);
+void cfg_release(struct etl_config *c);
+
+/* Print the settings table (name, flag, default, range, help) for --help:
+ * markdown when markdown is set (the README's configuration table). */
+void cfg_usage(FILE *f, bool markdown);
+
+/* A short stable hash (16 hex chars) of the settings that change outputs,
+ * written into each Parquet file so runs can be compared. */
+void cfg_hash(const struct etl_config *c, char out[17]);
+
+#endif

@@ -1,0 +1,219 @@
+#include "core/log.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+
+static struct {
+    enum log_level level;
+    bool console;
+    bool tty;
+    int fd;
+    pthread_mutex_t lock;
+    struct buf progress;
+} L = {LOG_INFO, false, false, 2, PTHREAD_MUTEX_INITIALIZER, BUF_INIT};
+
+static const char *const level_names[] = {"DEBUG", "INFO", "WARN", "ERROR",
+                                          "OFF"};
+
+void log_init(enum log_level level, enum log_format format, int fd)
+{
+    L.level = level;
+    L.fd = fd;
+    L.tty = isatty(fd) == 1;
+    L.console = format == LOG_FORMAT_CONSOLE ||
+                (format == LOG_FORMAT_AUTO && L.tty);
+}
+
+bool log_enabled(enum log_level level)
+{
+    return level >= L.level && level < LOG_OFF;
+}
+
+int log_level_parse(const char *s, enum log_level *out)
+{
+    static const struct {
+        const char *name;
+        enum log_level level;
+    } names[] = {{"debug", LOG_DEBUG}, {"trace", LOG_DEBUG},
+                 {"info", LOG_INFO},   {"warn", LOG_WARN},
+                 {"warning", LOG_WARN}, {"error", LOG_ERROR},
+                 {"fatal", LOG_ERROR}, {"off", LOG_OFF}};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcasecmp(s, names[i].name) == 0) {
+            *out = names[i].level;
+            return 0;
+        }
+    }
+    return ETL_EINVAL;
+}
+
+int log_format_parse(const char *s, enum log_format *out)
+{
+    if (strcasecmp(s, "json") == 0)
+        *out = LOG_FORMAT_JSON;
+    else if (strcasecmp(s, "console") == 0 || strcasecmp(s, "text") == 0)
+        *out = LOG_FORMAT_CONSOLE;
+    else if (strcasecmp(s, "auto") == 0)
+        *out = LOG_FORMAT_AUTO;
+    else
+        return ETL_EINVAL;
+    return 0;
+}
+
+/* JSON string escaping; invalid UTF-8 is passed through byte by byte since
+ * log values are keys and messages we produce, never PDF content. */
+static void add_json_str(struct buf *b, const char *s)
+{
+    buf_addch(b, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"':
+            buf_addstr(b, "\\\"");
+            break;
+        case '\\':
+            buf_addstr(b, "\\\\");
+            break;
+        case '\n':
+            buf_addstr(b, "\\n");
+            break;
+        case '\r':
+            buf_addstr(b, "\\r");
+            break;
+        case '\t':
+            buf_addstr(b, "\\t");
+            break;
+        default:
+            if (*p < 0x20)
+                buf_printf(b, "\\u%04x", *p);
+            else
+                buf_addch(b, *p);
+        }
+    }
+    buf_addch(b, '"');
+}
+
+static void add_value(struct buf *b, const struct log_field *f, bool json)
+{
+    switch (f->type) {
+    case LF_STR_:
+        if (!f->v.s)
+            buf_addstr(b, "null");
+        else if (json)
+            add_json_str(b, f->v.s);
+        else if (strpbrk(f->v.s, " \"=") || !*f->v.s)
+            add_json_str(b, f->v.s);
+        else
+            buf_addstr(b, f->v.s);
+        break;
+    case LF_INT_:
+        buf_printf(b, "%lld", f->v.i);
+        break;
+    case LF_DBL_:
+        if (isfinite(f->v.d))
+            buf_printf(b, "%.3f", f->v.d);
+        else
+            buf_addstr(b, "null");
+        break;
+    case LF_BOOL_:
+        buf_addstr(b, f->v.b ? "true" : "false");
+        break;
+    case LF_END_:
+        break;
+    }
+}
+
+static void write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+void log_emit(enum log_level level, const char *event,
+              const struct log_field *fields)
+{
+    struct timespec ts;
+    struct tm tm;
+    char when[40];
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(when + n, sizeof(when) - n, ".%03ldZ", ts.tv_nsec / 1000000);
+
+    struct buf b = BUF_INIT;
+    if (L.console) {
+        buf_printf(&b, "%s %-5s %s", when + 11, level_names[level], event);
+        for (const struct log_field *f = fields; f->key; f++) {
+            buf_printf(&b, " %s=", f->key);
+            add_value(&b, f, false);
+        }
+    } else {
+        buf_printf(&b, "{\"time\":\"%s\",\"level\":\"%s\",\"event\":", when,
+                   level_names[level]);
+        add_json_str(&b, event);
+        for (const struct log_field *f = fields; f->key; f++) {
+            buf_addch(&b, ',');
+            add_json_str(&b, f->key);
+            buf_addch(&b, ':');
+            add_value(&b, f, true);
+        }
+        buf_addch(&b, '}');
+    }
+    buf_addch(&b, '\n');
+
+    pthread_mutex_lock(&L.lock);
+    if (L.progress.len) {
+        /* Erase the progress line, print the log line, redraw it: one write
+         * so the terminal never shows a half-drawn state. */
+        struct buf all = BUF_INIT;
+        buf_addstr(&all, "\r\033[K");
+        buf_add(&all, b.data, b.len);
+        buf_add(&all, L.progress.data, L.progress.len);
+        write_all(L.fd, all.data, all.len);
+        buf_release(&all);
+    } else {
+        write_all(L.fd, b.data, b.len);
+    }
+    pthread_mutex_unlock(&L.lock);
+    buf_release(&b);
+}
+
+bool log_progress_active(void)
+{
+    return L.console && L.tty;
+}
+
+void log_progress(const char *text)
+{
+    if (!log_progress_active())
+        return;
+    pthread_mutex_lock(&L.lock);
+    struct buf out = BUF_INIT;
+    buf_addstr(&out, "\r\033[K");
+    buf_reset(&L.progress);
+    if (text) {
+        buf_addstr(&L.progress, text);
+        buf_addstr(&out, text);
+    } else {
+        buf_release(&L.progress);
+    }
+    write_all(L.fd, out.data, out.len);
+    buf_release(&out);
+    pthread_mutex_unlock(&L.lock);
+}

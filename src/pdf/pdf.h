@@ -1,0 +1,89 @@
+/* PDF work on MuPDF: the only module that includes <mupdf/fitz.h>.
+ *
+ * Threading: one engine per process (a base fz_context with real locks).
+ * Each worker thread owns one pdf_worker (a cloned context), created on the
+ * main thread with pdf_worker_new() and used by one thread at a time. A
+ * pdf_doc belongs to the worker that opened it and must not cross threads.
+ *
+ * Errors: MuPDF exceptions never escape; every function returns 0 or a
+ * negative ETL_E* code (ETL_EPDF_* for PDF problems). Nothing here logs PDF
+ * text or pixels. */
+#ifndef ETL_PDF_PDF_H
+#define ETL_PDF_PDF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+
+struct pdf_engine;
+struct pdf_worker;
+struct pdf_doc;
+
+struct pdf_limits {
+    size_t max_store_bytes; /* MuPDF resource store per engine; 0 = default */
+    long timeout_ms;        /* per-document work budget; 0 = none */
+    size_t max_memory;      /* per-worker allocation cap; 0 = none */
+    int max_pages;          /* documents with more pages fail; 0 = none */
+    int64_t max_region_pixels; /* per rendered region; 0 = none */
+};
+
+/* Integer device-pixel box at a given dpi: page space (origin top-left,
+ * y down, points) scaled by dpi/72; x1/y1 exclusive. The pixel grid is the
+ * one a full-page render at that dpi uses, so a box is exactly a crop of
+ * that render. */
+struct pdf_irect {
+    int x0, y0, x1, y1;
+};
+
+enum pdf_render_mode {
+    PDF_RENDER_CLIP, /* render each box alone from one display list */
+    PDF_RENDER_PAGE  /* render the whole page once, then crop (exact seed) */
+};
+
+/* Called once per box, in box order, with borrowed RGB pixels (3 bytes per
+ * pixel, no alpha) valid only during the call. A non-zero return stops the
+ * rendering and is returned by pdf_doc_render(). */
+typedef int (*pdf_image_fn)(void *arg, size_t index, const unsigned char *rgb,
+                            int w, int h, ptrdiff_t stride);
+
+int pdf_engine_new(const struct pdf_limits *limits, struct pdf_engine **out);
+void pdf_engine_free(struct pdf_engine *e);
+/* Name and version of the MuPDF library in use (static string). */
+const char *pdf_engine_version(void);
+
+/* Call on the thread that owns the engine (cloning is not thread-safe). */
+int pdf_worker_new(struct pdf_engine *e, struct pdf_worker **out);
+void pdf_worker_free(struct pdf_worker *w);
+
+/* Open a document from memory; data is borrowed and must outlive the doc
+ * (no copy is made). Errors: ETL_EPDF_EMPTY (len 0), ETL_EPDF_NOTPDF,
+ * ETL_EPDF_ENCRYPTED (needs a password), ETL_EPDF_DAMAGED (unrepairable),
+ * ETL_EPDF_TOOCOMPLEX, ETL_EPDF_TIMEOUT. */
+int pdf_doc_open(struct pdf_worker *w, const void *data, size_t len,
+                 struct pdf_doc **out);
+void pdf_doc_free(struct pdf_doc *d);
+
+int pdf_doc_page_count(const struct pdf_doc *d);
+/* MuPDF had to repair the file's structure (xref rebuilt). Meaningful after
+ * the pages used have been loaded, since repair can happen lazily. */
+bool pdf_doc_repaired(const struct pdf_doc *d);
+
+/* Text of page (0-based), appended to out: the same string PyMuPDF 1.21's
+ * page.get_text() returns. ETL_EPDF_NOPAGE if the page does not exist. */
+int pdf_doc_text(struct pdf_doc *d, int page, struct buf *out);
+
+/* Pixel bounds of a full render of page at dpi (what PyMuPDF's
+ * page.get_pixmap(dpi=dpi) would produce). */
+int pdf_doc_page_pixels(struct pdf_doc *d, int page, int dpi,
+                        struct pdf_irect *out);
+
+/* Render each of n boxes (already clipped to the page pixels, non-empty) of
+ * page at dpi, RGB, anti-aliased like a default MuPDF render, and hand each
+ * to fn. The page is interpreted once (one display list) for all boxes. */
+int pdf_doc_render(struct pdf_doc *d, int page, int dpi,
+                   const struct pdf_irect *boxes, size_t n,
+                   enum pdf_render_mode mode, pdf_image_fn fn, void *arg);
+
+#endif

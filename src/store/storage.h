@@ -1,0 +1,83 @@
+/* Object storage behind one interface: a local directory treated like a
+ * bucket, or Amazon S3 (s3.c; a later module). Keys are '/'-separated byte
+ * strings as in S3; listings are in byte order.
+ *
+ * A store is thread-safe: any number of threads may call it at once. */
+#ifndef ETL_STORE_STORAGE_H
+#define ETL_STORE_STORAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+
+struct store;
+
+#define STORE_KEY_MAX 1024 /* bytes, as S3 */
+
+struct store_entry {
+    char *key;
+    int64_t size;
+    char *etag; /* may be "" for stores without one */
+};
+
+struct store_listing {
+    struct store_entry *items;
+    size_t n;
+    bool truncated; /* more keys follow the last one */
+};
+
+struct store_info {
+    int64_t size;
+    char etag[80];
+};
+
+enum store_put_flags {
+    STORE_PUT_IF_ABSENT = 1 /* fail with ETL_EEXIST if the key exists */
+};
+
+/* Open the store a URL names and return the key prefix it carries:
+ *   "s3://bucket/pdfs/" -> S3 bucket "bucket", prefix "pdfs/"
+ *   "/data/in", "data/in", "file:///data/in" -> local root, prefix ""
+ * *prefix_out (malloc'd, caller frees) is "" or ends with '/'.
+ * ETL_EINVAL for a malformed URL, ETL_ENOTFOUND for a missing directory
+ * when must_exist is set (a destination is created as needed). */
+int store_open(const char *url, bool must_exist, struct store **out,
+               char **prefix_out);
+void store_free(struct store *s);
+
+/* A printable description (URL) of the store, for logs. */
+const char *store_name(const struct store *s);
+
+/* Up to max_keys entries whose key starts with prefix and sorts strictly
+ * after start_after (NULL or "" for none), in byte order, like S3
+ * ListObjectsV2 with StartAfter. Fills *out (release with
+ * store_listing_release). */
+int store_list(struct store *s, const char *prefix, const char *start_after,
+               size_t max_keys, struct store_listing *out);
+void store_listing_release(struct store_listing *l);
+
+/* Read a whole object into out (replacing its contents). ETL_ENOTFOUND if
+ * absent; ETL_ETOOBIG if larger than max_bytes (0 = no cap), checked before
+ * reading where the size is known. info may be NULL. */
+int store_get(struct store *s, const char *key, size_t max_bytes,
+              struct buf *out, struct store_info *info);
+
+/* Size and ETag of an object without reading it; ETL_ENOTFOUND if absent. */
+int store_head(struct store *s, const char *key, struct store_info *info);
+
+/* Write an object atomically: readers see the old object or the whole new
+ * one, never a part. Creates directories as needed. */
+int store_put(struct store *s, const char *key, const void *data, size_t len,
+              const char *content_type, unsigned flags);
+/* The same with the body read from a local file. */
+int store_put_file(struct store *s, const char *key, const char *path,
+                   const char *content_type, unsigned flags);
+
+/* 0 if key is a safe object key: 1..STORE_KEY_MAX bytes, no NUL, not
+ * absolute, no empty, "." or ".." segment, no backslash, no control
+ * characters. ETL_EUNSAFE otherwise. */
+int store_key_check(const char *key);
+
+#endif
