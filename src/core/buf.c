@@ -1,5 +1,6 @@
 #include "core/buf.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,8 @@ void buf_release(struct buf *b)
 void buf_reset(struct buf *b)
 {
     b->len = 0;
-    b->data[0] = '\0';
+    if (b->cap) /* never write to the shared buf_empty */
+        b->data[0] = '\0';
 }
 
 int buf_grow(struct buf *b, size_t extra)
@@ -84,6 +86,11 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
     va_end(cp);
     if (n < 0)
         return ETL_EINVAL;
+    if (b->max && (size_t)n > b->max - b->len) {
+        if (b->cap)
+            b->data[b->len] = '\0';
+        return ETL_ETOOBIG;
+    }
     if (b->cap && (size_t)n < b->cap - b->len) {
         b->len += (size_t)n;
         return 0;

@@ -21,7 +21,10 @@ struct buf {
 };
 
 extern char buf_empty[];
-#define BUF_INIT {buf_empty, 0, 0, 0}
+#define BUF_INIT                                                               \
+    {                                                                          \
+        buf_empty, 0, 0, 0                                                     \
+    }
 
 /* Initialise an empty buffer; max 0 means no cap. Cannot fail. */
 void buf_init(struct buf *b, size_t max);

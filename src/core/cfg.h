@@ -25,6 +25,8 @@ struct etl_config {
     char *pdf_prefix;      /* PDF_PREFIX, default "pdfs/" */
     bool source_is_url;    /* --source given: its prefix replaces PDF_PREFIX */
     char *dest_bucket;     /* DEST_BUCKET / --dest; NULL if unset */
+    bool dest_is_url;      /* --dest given: a URL or path, never a bare
+                              bucket name */
     char *image_prefix;    /* IMAGE_PREFIX, default "images/" */
     char *metadata_prefix; /* METADATA_PREFIX, default "metadata/" */
 
@@ -33,12 +35,12 @@ struct etl_config {
     int concurrency; /* CONCURRENCY 20 (1..256) */
 
     /* PDF work */
-    int image_dpi;     /* IMAGE_DPI 100 (36..600) */
-    int image_quality; /* IMAGE_QUALITY 85 (1..100) */
-    int text_page;     /* TEXT_PAGE 1 (1-based; 1..100000) */
-    int crop_page;     /* CROP_PAGE 2 (1-based; 1..100000) */
-    char *crop_regions;      /* CROP_REGIONS inline JSON, or NULL */
-    char *crop_regions_file; /* CROP_REGIONS_FILE / --crops, or NULL */
+    int image_dpi;                    /* IMAGE_DPI 100 (36..600) */
+    int image_quality;                /* IMAGE_QUALITY 85 (1..100) */
+    int text_page;                    /* TEXT_PAGE 1 (1-based; 1..100000) */
+    int crop_page;                    /* CROP_PAGE 2 (1-based; 1..100000) */
+    char *crop_regions;               /* CROP_REGIONS inline JSON, or NULL */
+    char *crop_regions_file;          /* CROP_REGIONS_FILE / --crops, or NULL */
     enum cfg_render_mode render_mode; /* RENDER_MODE clip|page */
     int64_t max_pdf_bytes;            /* MAX_PDF_BYTES 100 MiB (1 KiB..4 GiB) */
     int pdf_timeout_ms;               /* PDF_TIMEOUT_MS 30000 (100..900000) */
@@ -61,11 +63,11 @@ struct etl_config {
     char *aws_lambda_function_name; /* AWS_LAMBDA_FUNCTION_NAME */
 
     /* Run control (flags of `run`; START_AFTER/BATCH_ID/RUN_ID env too) */
-    char *start_after; /* --start-after KEY */
-    int64_t batch_id;  /* --batch-id N, default 0 */
+    char *start_after;   /* --start-after KEY */
+    int64_t batch_id;    /* --batch-id N, default 0 */
     int64_t max_batches; /* --max-batches N, 0 = until the listing ends */
-    char *run_id;      /* --run-id, default: generated per run */
-    bool progress;     /* --progress/--no-progress; default: on a TTY */
+    char *run_id;        /* --run-id, default: generated per run */
+    bool progress;       /* --progress/--no-progress; default: on a TTY */
 };
 
 /* Fill c from defaults and the environment, then from flags in
@@ -85,7 +87,9 @@ void cfg_release(struct etl_config *c);
 void cfg_usage(FILE *f, bool markdown);
 
 /* A short stable hash (16 hex chars) of the settings that change outputs,
- * written into each Parquet file so runs can be compared. */
-void cfg_hash(const struct etl_config *c, char out[17]);
+ * written into each Parquet file so runs can be compared. crops is a
+ * canonical text of the crop regions in use (whatever their source: inline,
+ * a file's contents or the default), or NULL. */
+void cfg_hash(const struct etl_config *c, const char *crops, char out[17]);
 
 #endif

@@ -1,5 +1,7 @@
 #include "core/err.h"
 
+#include <stddef.h>
+
 struct err_entry {
     int code;
     const char *name;

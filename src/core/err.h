@@ -18,6 +18,7 @@
     X(ETL_ERANGE, -7, "out_of_range", "value out of range")                    \
     X(ETL_ECONFIG, -8, "config", "invalid configuration")                      \
     X(ETL_EUNSAFE, -9, "unsafe_key", "key is not safe")                        \
+    X(ETL_ENOTSUP, -10, "not_supported", "not supported")                      \
     X(ETL_EPDF, -20, "pdf_error", "PDF processing failed")                     \
     X(ETL_EPDF_NOTPDF, -21, "not_pdf", "not a PDF file")                       \
     X(ETL_EPDF_EMPTY, -22, "empty", "empty file")                              \

@@ -30,8 +30,8 @@ void log_init(enum log_level level, enum log_format format, int fd)
     L.level = level;
     L.fd = fd;
     L.tty = isatty(fd) == 1;
-    L.console = format == LOG_FORMAT_CONSOLE ||
-                (format == LOG_FORMAT_AUTO && L.tty);
+    L.console =
+        format == LOG_FORMAT_CONSOLE || (format == LOG_FORMAT_AUTO && L.tty);
 }
 
 bool log_enabled(enum log_level level)
@@ -44,10 +44,10 @@ int log_level_parse(const char *s, enum log_level *out)
     static const struct {
         const char *name;
         enum log_level level;
-    } names[] = {{"debug", LOG_DEBUG}, {"trace", LOG_DEBUG},
-                 {"info", LOG_INFO},   {"warn", LOG_WARN},
+    } names[] = {{"debug", LOG_DEBUG},  {"trace", LOG_DEBUG},
+                 {"info", LOG_INFO},    {"warn", LOG_WARN},
                  {"warning", LOG_WARN}, {"error", LOG_ERROR},
-                 {"fatal", LOG_ERROR}, {"off", LOG_OFF}};
+                 {"fatal", LOG_ERROR},  {"off", LOG_OFF}};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (strcasecmp(s, names[i].name) == 0) {
             *out = names[i].level;
@@ -146,7 +146,7 @@ static void write_all(int fd, const char *p, size_t n)
 }
 
 void log_emit(enum log_level level, const char *event,
-              const struct log_field *fields)
+              const struct log_field *fields, size_t nfields)
 {
     struct timespec ts;
     struct tm tm;
@@ -159,7 +159,7 @@ void log_emit(enum log_level level, const char *event,
     struct buf b = BUF_INIT;
     if (L.console) {
         buf_printf(&b, "%s %-5s %s", when + 11, level_names[level], event);
-        for (const struct log_field *f = fields; f->key; f++) {
+        for (const struct log_field *f = fields; f < fields + nfields; f++) {
             buf_printf(&b, " %s=", f->key);
             add_value(&b, f, false);
         }
@@ -167,7 +167,7 @@ void log_emit(enum log_level level, const char *event,
         buf_printf(&b, "{\"time\":\"%s\",\"level\":\"%s\",\"event\":", when,
                    level_names[level]);
         add_json_str(&b, event);
-        for (const struct log_field *f = fields; f->key; f++) {
+        for (const struct log_field *f = fields; f < fields + nfields; f++) {
             buf_addch(&b, ',');
             add_json_str(&b, f->key);
             buf_addch(&b, ':');

@@ -11,6 +11,7 @@
 #define ETL_CORE_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_OFF };
 enum log_format { LOG_FORMAT_AUTO, LOG_FORMAT_JSON, LOG_FORMAT_CONSOLE };
@@ -38,13 +39,16 @@ struct log_field {
     ((struct log_field){.key = (k), .type = LF_BOOL_, .v.b = (val)})
 #define LF_END ((struct log_field){.key = 0, .type = LF_END_})
 
-/* Log an event with optional fields; the level test comes first. */
+/* Log an event with optional fields; the level test comes first. The array
+ * starts with a placeholder so that a call with no fields is still valid C
+ * (and needs no __VA_OPT__). */
 #define LOGF(level, event, ...)                                                \
     do {                                                                       \
-        if (log_enabled(level))                                                \
-            log_emit((level), (event),                                         \
-                     (const struct log_field[]){__VA_ARGS__ __VA_OPT__(, )     \
-                                                    LF_END});                  \
+        if (log_enabled(level)) {                                              \
+            const struct log_field lf_fields_[] = {LF_END, __VA_ARGS__};       \
+            log_emit((level), (event), lf_fields_ + 1,                         \
+                     sizeof(lf_fields_) / sizeof(lf_fields_[0]) - 1);          \
+        }                                                                      \
     } while (0)
 
 /* Configure; call once at start-up before threads exist. fd is where lines
@@ -52,7 +56,7 @@ struct log_field {
 void log_init(enum log_level level, enum log_format format, int fd);
 bool log_enabled(enum log_level level);
 void log_emit(enum log_level level, const char *event,
-              const struct log_field *fields);
+              const struct log_field *fields, size_t nfields);
 
 /* Parse "DEBUG", "info", "WARN"/"WARNING", "ERROR", "OFF" (any case).
  * Returns 0 or ETL_EINVAL. */

@@ -1,0 +1,18 @@
+/* UTF-8 validation (RFC 3629: no overlongs, no surrogates, <= U+10FFFF). */
+#ifndef ETL_CORE_UTF8_H
+#define ETL_CORE_UTF8_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+
+bool utf8_valid(const char *s, size_t len);
+/* Length of the valid sequence at s (1..4), or 0 if s starts an invalid
+ * one. len is the number of bytes available. */
+size_t utf8_seq_len(const unsigned char *s, size_t len);
+/* Replace each invalid byte of b with U+FFFD in place (b may grow).
+ * Returns 0 or ETL_ENOMEM/ETL_ETOOBIG. */
+int utf8_sanitize(struct buf *b);
+
+#endif

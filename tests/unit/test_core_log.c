@@ -1,0 +1,79 @@
+#include <unistd.h>
+
+#include "core/log.h"
+#include "harness.h"
+
+static void read_all(int fd, char *out, size_t size)
+{
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < size && (r = read(fd, out + n, size - 1 - n)) > 0)
+        n += (size_t)r;
+    out[n] = '\0';
+}
+
+TEST(json_lines_with_fields)
+{
+    int fds[2];
+    CHECK_EQ_INT(pipe(fds), 0);
+    log_init(LOG_INFO, LOG_FORMAT_AUTO, fds[1]); /* a pipe: JSON */
+    LOGF(LOG_DEBUG, "hidden", LF_S("k", "v"));
+    LOGF(LOG_INFO, "pdf_processed", LF_S("file_id", "a\"b\n"),
+         LF_I("images", 3), LF_D("ms", 1.5), LF_B("ok", true),
+         LF_S("none", NULL));
+    LOGF(LOG_ERROR, "bare");
+    close(fds[1]);
+    char out[2048];
+    read_all(fds[0], out, sizeof(out));
+    close(fds[0]);
+    CHECK(strstr(out, "hidden") == NULL);
+    const char *line = strstr(out, "\"level\":\"INFO\"");
+    CHECK(line != NULL);
+    CHECK(strstr(out,
+                 "\"event\":\"pdf_processed\",\"file_id\":\"a\\\"b\\n\","
+                 "\"images\":3,\"ms\":1.500,\"ok\":true,\"none\":null}\n"));
+    CHECK(strstr(out, "{\"time\":\"") == out);
+    CHECK(strstr(out, "Z\",\"level\"") != NULL);
+    CHECK(strstr(out, "\"event\":\"bare\"}\n") != NULL);
+    /* exactly three? no: two lines */
+    int lines = 0;
+    for (const char *p = out; *p; p++)
+        lines += *p == '\n';
+    CHECK_EQ_INT(lines, 2);
+}
+
+TEST(console_format)
+{
+    int fds[2];
+    CHECK_EQ_INT(pipe(fds), 0);
+    log_init(LOG_DEBUG, LOG_FORMAT_CONSOLE, fds[1]);
+    LOGF(LOG_WARN, "slow", LF_S("key", "a b"), LF_I("n", -2));
+    CHECK(!log_progress_active()); /* not a TTY */
+    close(fds[1]);
+    char out[512];
+    read_all(fds[0], out, sizeof(out));
+    close(fds[0]);
+    CHECK(strstr(out, "WARN  slow key=\"a b\" n=-2\n") != NULL);
+}
+
+TEST(level_parse)
+{
+    enum log_level l;
+    CHECK_EQ_INT(log_level_parse("debug", &l), 0);
+    CHECK_EQ_INT(l, LOG_DEBUG);
+    CHECK_EQ_INT(log_level_parse("WARNING", &l), 0);
+    CHECK_EQ_INT(l, LOG_WARN);
+    CHECK(log_level_parse("loud", &l) != 0);
+    enum log_format f;
+    CHECK_EQ_INT(log_format_parse("Text", &f), 0);
+    CHECK_EQ_INT(f, LOG_FORMAT_CONSOLE);
+    CHECK(log_format_parse("xml", &f) != 0);
+}
+
+int main(void)
+{
+    RUN(json_lines_with_fields);
+    RUN(console_format);
+    RUN(level_parse);
+    return harness_done();
+}
