@@ -28,13 +28,22 @@ struct store_listing {
     bool truncated; /* more keys follow the last one */
 };
 
+/* ETags are opaque strings meant only for comparing versions of one key in
+ * one store. S3: the server's ETag. Local directory: "<size>-<mtime_ns>" in
+ * lower-case hex (cheap, no content read; rewriting the same key with the
+ * same size within one timestamp tick keeps the same ETag). */
 struct store_info {
     int64_t size;
     char etag[80];
 };
 
 enum store_put_flags {
-    STORE_PUT_IF_ABSENT = 1 /* fail with ETL_EEXIST if the key exists */
+    STORE_PUT_IF_ABSENT = 1, /* fail with ETL_EEXIST if the key exists */
+    /* Return only once the object survives an OS crash (local directory:
+     * fsync of the file and of its directory). Without it, running readers
+     * still never see a partial object, but after an OS crash a recent put
+     * may be missing or, on some file systems, empty. S3: no effect. */
+    STORE_PUT_DURABLE = 2
 };
 
 /* Open the store a URL names and return the key prefix it carries:
@@ -71,7 +80,8 @@ int store_head(struct store *s, const char *key, struct store_info *info);
  * one, never a part. Creates directories as needed. */
 int store_put(struct store *s, const char *key, const void *data, size_t len,
               const char *content_type, unsigned flags);
-/* The same with the body read from a local file. */
+/* The same with the body read from a local file; always durable (as with
+ * STORE_PUT_DURABLE), since it carries the batch's Parquet results. */
 int store_put_file(struct store *s, const char *key, const char *path,
                    const char *content_type, unsigned flags);
 

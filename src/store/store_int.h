@@ -1,0 +1,67 @@
+/* Internals of the store module: the parsed form of a storage URL and the
+ * backend vtable behind storage.h.
+ *
+ * store.c parses URLs, checks every argument (keys with store_key_check,
+ * flags, NULL pointers) and dispatches; a backend may therefore assume that
+ * keys are safe, out-parameters are non-NULL, listings start empty and
+ * flags hold only known bits. A backend embeds struct store as its first
+ * member and is thread-safe in the sense of storage.h. */
+#ifndef ETL_STORE_STORE_INT_H
+#define ETL_STORE_STORE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "store/storage.h"
+
+enum store_url_kind { STORE_URL_LOCAL, STORE_URL_S3 };
+
+/* A parsed storage URL; every string is malloc'd and owned by it. */
+struct store_url {
+    enum store_url_kind kind;
+    char *path;   /* LOCAL: the directory (percent-decoded for file://) */
+    char *bucket; /* S3: a valid bucket name */
+    char *prefix; /* "" or ends with '/'; "" for LOCAL */
+};
+
+/* Parse url into *out (released with store_url_release, also after an
+ * error). ETL_EINVAL for a malformed URL: unknown scheme, file:// host
+ * other than "" or "localhost", bad percent-escape, invalid bucket name,
+ * prefix that is not a safe key (after dropping one trailing '/'). */
+int store_url_parse(const char *url, struct store_url *out);
+void store_url_release(struct store_url *u);
+
+struct store_ops {
+    /* Fill out (empty on entry) with up to max_keys entries; see
+     * store_list. On error the caller releases out. */
+    int (*list)(struct store *s, const char *prefix, const char *start_after,
+                size_t max_keys, struct store_listing *out);
+    int (*get)(struct store *s, const char *key, size_t max_bytes,
+               struct buf *out, struct store_info *info);
+    int (*head)(struct store *s, const char *key, struct store_info *info);
+    int (*put)(struct store *s, const char *key, const void *data, size_t len,
+               const char *content_type, unsigned flags);
+    int (*put_file)(struct store *s, const char *key, const char *path,
+                    const char *content_type, unsigned flags);
+    void (*free)(struct store *s);
+    const char *(*name)(const struct store *s);
+};
+
+struct store {
+    const struct store_ops *ops;
+};
+
+/* Backends. Each returns 0 and a new store in *out, or an ETL_E* code. */
+int store_local_open(const struct store_url *u, bool must_exist,
+                     struct store **out);
+/* Defined by s3.c (a later issue); store.c does not call it yet. */
+int store_s3_open(const struct store_url *u, bool must_exist,
+                  struct store **out);
+
+/* For tests: make a local store resolve keys with the portable
+ * component-by-component O_NOFOLLOW walk even where openat2 exists. Call
+ * before the store is shared between threads. No effect on other stores. */
+void store_local_force_walk(struct store *s);
+
+#endif
