@@ -17,8 +17,8 @@ void img_jpeg_free(struct img_jpeg *e);
 
 /* Encode w x h RGB pixels (3 bytes each, rows stride bytes apart) at quality
  * 1..100, replacing the contents of out. ETL_EIMAGE on failure. */
-int img_jpeg_encode(struct img_jpeg *e, const unsigned char *rgb, int w,
-                    int h, ptrdiff_t stride, int quality, struct buf *out);
+int img_jpeg_encode(struct img_jpeg *e, const unsigned char *rgb, int w, int h,
+                    ptrdiff_t stride, int quality, struct buf *out);
 
 /* Read the dimensions of a JPEG (for tests and checks). */
 int img_jpeg_size(const void *jpeg, size_t len, int *w, int *h);

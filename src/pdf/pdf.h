@@ -21,11 +21,19 @@ struct pdf_engine;
 struct pdf_worker;
 struct pdf_doc;
 
+/* Limits. timeout_ms runs from pdf_doc_open() to pdf_doc_free(), time
+ * spent in pdf_image_fn callbacks included; once spent, every call on the
+ * document returns ETL_EPDF_TIMEOUT. A single decoding step (one giant
+ * image) cannot be interrupted by the clock alone: pair the timeout with
+ * max_memory. max_memory counts what the worker allocated and still holds,
+ * its share of the engine's store included, so keep it well above
+ * max_store_bytes; hitting it gives ETL_EPDF_TOOCOMPLEX. In PDF_RENDER_PAGE
+ * mode the full page is a rendered region for max_region_pixels. */
 struct pdf_limits {
-    size_t max_store_bytes; /* MuPDF resource store per engine; 0 = default */
-    long timeout_ms;        /* per-document work budget; 0 = none */
-    size_t max_memory;      /* per-worker allocation cap; 0 = none */
-    int max_pages;          /* documents with more pages fail; 0 = none */
+    size_t max_store_bytes;    /* MuPDF resource store per engine; 0 = 64 MiB */
+    long timeout_ms;           /* per-document work budget; 0 = none */
+    size_t max_memory;         /* per-worker allocation cap; 0 = none */
+    int max_pages;             /* documents with more pages fail; 0 = none */
     int64_t max_region_pixels; /* per rendered region; 0 = none */
 };
 
@@ -49,6 +57,7 @@ typedef int (*pdf_image_fn)(void *arg, size_t index, const unsigned char *rgb,
                             int w, int h, ptrdiff_t stride);
 
 int pdf_engine_new(const struct pdf_limits *limits, struct pdf_engine **out);
+/* Free every worker (and its documents) first. */
 void pdf_engine_free(struct pdf_engine *e);
 /* Name and version of the MuPDF library in use (static string). */
 const char *pdf_engine_version(void);

@@ -1,0 +1,91 @@
+/* Internals of the MuPDF engine shared by engine.c and doc.c.
+ *
+ * Limits are enforced per document operation: pdf_op_begin() marks the
+ * calling thread as working for a worker (so the allocator charges that
+ * worker and can refuse allocations), and pdf_op_end() turns what happened
+ * (deadline passed, memory cap hit, MuPDF exception) into an ETL code. */
+#ifndef ETL_PDF_PDF_INT_H
+#define ETL_PDF_PDF_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <mupdf/fitz.h>
+#include <mupdf/pdf.h>
+
+#include "pdf/pdf.h"
+
+/* Default resource store: big enough for a page's fonts and images, small
+ * enough that memory stays flat over thousands of documents. */
+#define PDF_DEFAULT_STORE_BYTES ((size_t)64 << 20)
+
+/* Memory charged to one worker. Owned by the engine, not the worker: items
+ * a worker put into the shared store may be freed after the worker is gone
+ * (every allocation records the account it was charged to). */
+struct pdf_account {
+    struct pdf_account *next;
+    atomic_size_t used;
+    size_t cap;          /* 0 = none */
+    atomic_bool refused; /* an allocation was refused since op_begin */
+};
+
+struct pdf_engine {
+    fz_context *ctx; /* base context: store, fonts, colour spaces */
+    pthread_mutex_t locks[FZ_LOCK_MAX];
+    struct pdf_limits limits;
+
+    /* Documents with a deadline, watched by the watchdog thread; also
+     * guards the accounts list. */
+    pthread_mutex_t reg_lock;
+    pthread_cond_t reg_cond;
+    struct pdf_doc *timed;
+    struct pdf_account *accounts;
+    pthread_t watchdog;
+    bool watchdog_running;
+    bool stopping;
+};
+
+struct pdf_worker {
+    struct pdf_engine *e;
+    fz_context *ctx; /* cloned from e->ctx */
+    struct pdf_account *acct;
+    struct pdf_doc *cur; /* document whose operation is running, or NULL */
+};
+
+struct pdf_doc {
+    struct pdf_worker *w;
+    pdf_document *pdf;
+    int page_count;
+
+    /* The last page loaded, kept for the next operation on it. */
+    fz_page *page;
+    int page_no;
+
+    /* Time budget: the watchdog sets cookie.abort and expired once
+     * deadline_ns (CLOCK_MONOTONIC) has passed; both stay set. */
+    fz_cookie cookie;
+    int64_t deadline_ns; /* 0 = none; written under e->reg_lock */
+    atomic_bool expired;
+    struct pdf_doc *prev, *next; /* in e->timed */
+};
+
+/* Start the document's time budget (no-op without a timeout). */
+void pdf_deadline_arm(struct pdf_doc *d);
+/* Stop watching the document; call before freeing it. */
+void pdf_deadline_disarm(struct pdf_doc *d);
+
+/* Enter an operation on d for the calling thread: ETL_EPDF_TIMEOUT if the
+ * budget is already spent, else 0 and the allocator charges d's worker. */
+int pdf_op_begin(struct pdf_doc *d);
+/* Leave it. rc is the operation's own result; a passed deadline or a
+ * refused allocation during the operation override it (TIMEOUT,
+ * TOOCOMPLEX), since MuPDF may have swallowed the failure. */
+int pdf_op_end(struct pdf_doc *d, int rc);
+
+/* Map the exception just caught (inside fz_catch) to an ETL code:
+ * ETL_ENOMEM for memory, ETL_EPDF_TIMEOUT for an abort, else fallback. */
+int pdf_caught_code(fz_context *ctx, int fallback);
+
+#endif
