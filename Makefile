@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all build deps test demo lint format coverage clean
+.PHONY: all build deps test test-asan test-tsan demo lint format coverage clean
 
 all: build
 
@@ -18,6 +18,22 @@ test:
 	@scripts/install-deps
 	@$(MAKE) --no-print-directory build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The whole suite under AddressSanitizer + UBSan (any finding aborts).
+test-asan:
+	@scripts/install-deps
+	@$(MAKE) --no-print-directory build BUILD=build-asan \
+		CMAKE_FLAGS="-DETL_SANITIZE=asan -DCMAKE_BUILD_TYPE=Debug"
+	@cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+
+# The tests that exercise threads, under ThreadSanitizer.
+test-tsan:
+	@scripts/install-deps
+	@$(MAKE) --no-print-directory build BUILD=build-tsan \
+		CMAKE_FLAGS="-DETL_SANITIZE=tsan -DCMAKE_BUILD_TYPE=Debug"
+	@cd build-tsan && TSAN_OPTIONS=halt_on_error=1 \
+		ctest --output-on-failure -j $(JOBS) -L concurrency
 
 demo: build
 	@scripts/demo $(BUILD)/bpecg-etl

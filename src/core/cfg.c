@@ -279,9 +279,20 @@ static const struct setting settings[] = {
      .max = 900000,
      .metavar = "MS",
      .help = "Time budget for opening and rendering one PDF, in "
-             "milliseconds. A PDF that needs longer gets a failed row "
-             "(error_type `timeout`).",
+             "milliseconds. A PDF that needs longer gets a `timeout` row "
+             "(`partial` if its text was already extracted, else `failed`).",
      .off = OFF(pdf_timeout_ms)},
+    {.env = "PDF_MAX_MEMORY_MB",
+     .flag = "pdf-max-memory-mb",
+     .type = ST_INT,
+     .def = "512",
+     .min = 64,
+     .max = 65536,
+     .metavar = "MB",
+     .help = "Memory one worker may hold for one PDF, in MiB (MuPDF's "
+             "allocations, its shared cache included). A PDF that needs more "
+             "gets a `too_complex` row instead of exhausting the machine.",
+     .off = OFF(pdf_max_memory_mb)},
 
     /* Retries */
     {.env = "RETRY_MAX_ATTEMPTS",

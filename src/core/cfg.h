@@ -44,6 +44,7 @@ struct etl_config {
     enum cfg_render_mode render_mode; /* RENDER_MODE clip|page */
     int64_t max_pdf_bytes;            /* MAX_PDF_BYTES 100 MiB (1 KiB..4 GiB) */
     int pdf_timeout_ms;               /* PDF_TIMEOUT_MS 30000 (100..900000) */
+    int pdf_max_memory_mb;            /* PDF_MAX_MEMORY_MB 512 (64..65536) */
 
     /* Retries */
     int retry_max_attempts;    /* RETRY_MAX_ATTEMPTS 3 (1..20) */

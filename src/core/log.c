@@ -108,10 +108,8 @@ static void add_value(struct buf *b, const struct log_field *f, bool json)
     case LF_STR_:
         if (!f->v.s)
             buf_addstr(b, "null");
-        else if (json)
-            add_json_str(b, f->v.s);
-        else if (strpbrk(f->v.s, " \"=") || !*f->v.s)
-            add_json_str(b, f->v.s);
+        else if (json || strpbrk(f->v.s, " \"=") || !*f->v.s)
+            add_json_str(b, f->v.s); /* console: quote only when needed */
         else
             buf_addstr(b, f->v.s);
         break;

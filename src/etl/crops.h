@@ -22,8 +22,9 @@
 enum crop_unit { CROP_UNIT_PT, CROP_UNIT_PX };
 
 struct crop_region {
-    char name[CROP_NAME_MAX]; /* [A-Za-z0-9_.-]{1,63}, unique, not "." or ".." */
-    double x0, y0, x1, y1;    /* x0 < x1, y0 < y1, finite, |v| <= 1e6 */
+    char
+        name[CROP_NAME_MAX]; /* [A-Za-z0-9_.-]{1,63}, unique, not "." or ".." */
+    double x0, y0, x1, y1;   /* x0 < x1, y0 < y1, finite, |v| <= 1e6 */
 };
 
 struct crop_set {

@@ -18,10 +18,11 @@ size_t pq_varint_put(uint8_t out[10], uint64_t v)
 
 uint64_t pq_zigzag64(int64_t n)
 {
-    /* Shift as unsigned: left-shifting a negative value is undefined. The
-     * right shift of a negative value is arithmetic on every compiler we
-     * build with (gcc, clang document it). */
-    return ((uint64_t)n << 1) ^ (uint64_t)(n >> 63);
+    /* All in unsigned arithmetic: left-shifting a negative value is
+     * undefined and right-shifting one implementation-defined. The mask is
+     * all ones for a negative n, zero otherwise. */
+    uint64_t u = (uint64_t)n;
+    return (u << 1) ^ (0 - (u >> 63));
 }
 
 int pq_buf_varint(struct buf *b, uint64_t v)

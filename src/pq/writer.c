@@ -1246,7 +1246,7 @@ int pq_writer_open(const char *path, const struct pq_column *cols, size_t ncols,
     rc = out_write(w, "PAR1", 4);
 out:
     if (rc) {
-        if (w->fd >= 0)
+        if (w->fd >= 0 && w->tmp)
             unlink(w->tmp);
         writer_free(w);
         return rc;

@@ -1,0 +1,55 @@
+/* bpecg-etl: ECG report PDFs -> page text, JPEG crops, Parquet results. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/cfg.h"
+#include "pdf/pdf.h"
+
+static void usage(FILE *f)
+{
+    fputs("usage: bpecg-etl <command> [options]\n"
+          "\n"
+          "commands:\n"
+          "  run --source URL --dest URL [options]\n"
+          "        process every *.pdf under the source in batches\n"
+          "  samples --out DIR --count N [--seed S] [--variants]\n"
+          "        write synthetic 12-lead ECG report PDFs\n"
+          "  settings [--markdown]\n"
+          "        list every setting (environment variable and flag)\n"
+          "  version\n"
+          "\n"
+          "URLs are directories (a path or file:///path) or "
+          "s3://bucket/prefix/.\n"
+          "'bpecg-etl <command> --help' describes a command.\n",
+          f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "samples") == 0)
+        return cmd_samples(argc - 1, argv + 1);
+    if (strcmp(cmd, "settings") == 0) {
+        cfg_usage(stdout, argc > 2 && strcmp(argv[2], "--markdown") == 0);
+        return EXIT_OK;
+    }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("bpecg-etl %s (%s)\n", ETL_VERSION, pdf_engine_version());
+        return EXIT_OK;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
+        strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    fprintf(stderr, "bpecg-etl: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return EXIT_USAGE;
+}

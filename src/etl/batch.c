@@ -1,0 +1,643 @@
+/* Batches: list, fan out over the worker pool, collect rows in listing
+ * order, write the Parquet file. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "etl/etl_int.h"
+#include "pq/pq.h"
+
+const char *etl_status_name(enum etl_status s)
+{
+    static const char *const names[] = {"success", "partial", "failed"};
+    return (unsigned)s < ETL_STATUS_COUNT ? names[s] : "failed";
+}
+
+bool etl_is_pdf_key(const char *key)
+{
+    size_t n = strlen(key);
+    return n > 4 && strcasecmp(key + n - 4, ".pdf") == 0;
+}
+
+int etl_file_id(const char *key, const char *prefix, struct buf *out)
+{
+    size_t plen = strlen(prefix);
+    if (strncmp(key, prefix, plen) == 0)
+        key += plen;
+    size_t n = strlen(key);
+    if (n >= 4 && strcasecmp(key + n - 4, ".pdf") == 0)
+        n -= 4;
+    /* Keep the relative path, so "a/x.pdf" and "b/x.pdf" cannot overwrite
+     * each other's crops; only what would make an unsafe key changes:
+     * control bytes and backslashes, and "", "." or ".." segments. */
+    size_t start = out->len;
+    size_t seg = start;
+    for (size_t i = 0; i <= n; i++) {
+        unsigned char ch = i < n ? (unsigned char)key[i] : '/';
+        if (ch == '/') {
+            size_t slen = out->len - seg;
+            const char *s = out->data + seg;
+            if (slen == 0 || (slen == 1 && s[0] == '.') ||
+                (slen == 2 && s[0] == '.' && s[1] == '.')) {
+                buf_truncate(out, seg);
+                if (buf_addch(out, '_'))
+                    return ETL_ENOMEM;
+            }
+            if (i < n && buf_addch(out, '/'))
+                return ETL_ENOMEM;
+            seg = out->len;
+            continue;
+        }
+        if (buf_addch(out, ch < 0x20 || ch == 0x7f || ch == '\\' ? '_' : ch))
+            return ETL_ENOMEM;
+    }
+    return 0;
+}
+
+/* Where SOURCE_BUCKET / DEST_BUCKET point: a URL, a directory, or a bare
+ * bucket name (the seed's form). */
+static int bucket_url(const char *bucket, struct buf *url)
+{
+    struct stat st;
+    if (strstr(bucket, "://") || strchr(bucket, '/') ||
+        (stat(bucket, &st) == 0 && S_ISDIR(st.st_mode)))
+        return buf_addstr(url, bucket);
+    return buf_printf(url, "s3://%s/", bucket);
+}
+
+static int open_side(const char *what, const char *bucket, bool is_url,
+                     bool must_exist, struct store **st, char **url_prefix,
+                     struct buf *err)
+{
+    struct buf url = BUF_INIT;
+    int rc = is_url ? buf_addstr(&url, bucket) : bucket_url(bucket, &url);
+    if (!rc)
+        rc = store_open(url.data, must_exist, st, url_prefix);
+    if (rc) {
+        buf_printf(err, "%s %s: %s", what, url.data, etl_strerror(rc));
+        if (rc == ETL_EINVAL || rc == ETL_ENOTSUP)
+            rc = ETL_ECONFIG;
+    }
+    buf_release(&url);
+    return rc;
+}
+
+static char *concat(const char *a, const char *b)
+{
+    struct buf s = BUF_INIT;
+    if (buf_addstr(&s, a) || buf_addstr(&s, b)) {
+        buf_release(&s);
+        return NULL;
+    }
+    return buf_detach(&s, NULL);
+}
+
+static void make_run_id(char *out, size_t size)
+{
+    unsigned char rnd[4] = {0};
+    struct tm tm;
+    time_t now = time(NULL);
+    gmtime_r(&now, &tm);
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+        memset(rnd, 0, sizeof(rnd)); /* still unique enough with the time */
+    size_t n = strftime(out, size, "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(out + n, size - n, "-%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2],
+             rnd[3]);
+}
+
+int etl_ctx_new(const struct etl_config *cfg, struct etl_ctx **out,
+                struct buf *err)
+{
+    int rc;
+    *out = NULL;
+    struct etl_ctx *c = calloc(1, sizeof(*c));
+    if (!c)
+        return ETL_ENOMEM;
+    c->cfg = cfg;
+    pthread_mutex_init(&c->hook_lock, NULL);
+    sem_init_n(&c->cpu, cpu_count());
+
+    if (cfg->crop_regions)
+        rc = crops_parse(cfg->crop_regions, "CROP_REGIONS", &c->crops, err);
+    else if (cfg->crop_regions_file)
+        rc = crops_load_file(cfg->crop_regions_file, &c->crops, err);
+    else
+        crops_default(&c->crops), rc = 0;
+    if (rc)
+        goto fail;
+
+    if (!cfg->source_bucket || !cfg->dest_bucket) {
+        buf_addstr(err, !cfg->source_bucket
+                            ? "no source: give --source URL or SOURCE_BUCKET"
+                            : "no destination: give --dest URL or DEST_BUCKET");
+        rc = ETL_ECONFIG;
+        goto fail;
+    }
+    char *src_url_prefix = NULL, *dst_url_prefix = NULL;
+    rc = open_side("source", cfg->source_bucket, cfg->source_is_url, true,
+                   &c->src, &src_url_prefix, err);
+    if (rc)
+        goto fail;
+    c->src_prefix = cfg->source_is_url
+                        ? src_url_prefix
+                        : concat(src_url_prefix, cfg->pdf_prefix);
+    if (!cfg->source_is_url)
+        free(src_url_prefix);
+    rc = open_side("destination", cfg->dest_bucket, cfg->dest_is_url, false,
+                   &c->dst, &dst_url_prefix, err);
+    if (rc)
+        goto fail;
+    c->image_prefix = concat(dst_url_prefix, cfg->image_prefix);
+    c->meta_prefix = concat(dst_url_prefix, cfg->metadata_prefix);
+    free(dst_url_prefix);
+    if (c->image_prefix && c->meta_prefix) {
+        const char *root = store_name(c->dst);
+        const char *sep = root[strlen(root) - 1] == '/' ? "" : "/";
+        struct buf a = BUF_INIT, b = BUF_INIT;
+        buf_printf(&a, "%s%s%s", root, sep, c->meta_prefix);
+        buf_printf(&b, "%s%s%s", root, sep, c->image_prefix);
+        c->results_location = buf_detach(&a, NULL);
+        c->images_location = buf_detach(&b, NULL);
+    }
+    if (!c->src_prefix || !c->image_prefix || !c->meta_prefix ||
+        !c->results_location || !c->images_location) {
+        rc = ETL_ENOMEM;
+        goto fail;
+    }
+    bool src_s3 = strncmp(store_name(c->src), "s3://", 5) == 0;
+    bool dst_s3 = strncmp(store_name(c->dst), "s3://", 5) == 0;
+    c->get_error = src_s3 ? "s3_get" : "file_get";
+    c->put_error = dst_s3 ? "s3_put" : "file_put";
+
+    if (cfg->run_id)
+        snprintf(c->run_id, sizeof(c->run_id), "%s", cfg->run_id);
+    else
+        make_run_id(c->run_id, sizeof(c->run_id));
+    struct buf crops_text = BUF_INIT;
+    buf_addstr(&crops_text, c->crops.unit == CROP_UNIT_PX ? "px" : "pt");
+    for (size_t i = 0; i < c->crops.n; i++) {
+        const struct crop_region *r = &c->crops.regions[i];
+        buf_printf(&crops_text, ";%s:%.17g,%.17g,%.17g,%.17g", r->name, r->x0,
+                   r->y0, r->x1, r->y1);
+    }
+    cfg_hash(cfg, crops_text.data, c->settings_hash);
+    buf_release(&crops_text);
+
+    /* The memory cap is what stops a decompression bomb: the time budget
+     * alone cannot interrupt one giant image decode. The pixel cap bounds a
+     * region on a gigantic page (e.g. 14400 pt at 600 dpi). */
+    struct pdf_limits lim = {0};
+    lim.timeout_ms = cfg->pdf_timeout_ms;
+    lim.max_memory = (size_t)cfg->pdf_max_memory_mb << 20;
+    lim.max_region_pixels = 100 * 1000 * 1000;
+    rc = pdf_engine_new(&lim, &c->engine);
+    if (rc) {
+        buf_printf(err, "starting MuPDF: %s", etl_strerror(rc));
+        goto fail;
+    }
+    c->nworkers = (unsigned)cfg->concurrency;
+    c->workers = calloc(c->nworkers, sizeof(*c->workers));
+    if (!c->workers) {
+        rc = ETL_ENOMEM;
+        goto fail;
+    }
+    for (unsigned i = 0; i < c->nworkers; i++) {
+        struct etl_worker *w = &c->workers[i];
+        buf_init(&w->bytes, 0);
+        for (size_t j = 0; j < CROP_MAX_REGIONS; j++)
+            buf_init(&w->jpegs[j], 0);
+        rc = pdf_worker_new(c->engine, &w->pdf);
+        if (!rc)
+            rc = img_jpeg_new(&w->jpeg);
+        if (rc)
+            goto fail;
+    }
+    rc = pool_new(c->nworkers, &c->pool);
+    if (rc)
+        goto fail;
+    *out = c;
+    return 0;
+fail:
+    if (rc == ETL_ENOMEM && !err->len)
+        buf_addstr(err, "out of memory");
+    etl_ctx_free(c);
+    return rc;
+}
+
+void etl_ctx_free(struct etl_ctx *c)
+{
+    if (!c)
+        return;
+    pool_free(c->pool);
+    for (unsigned i = 0; c->workers && i < c->nworkers; i++) {
+        struct etl_worker *w = &c->workers[i];
+        pdf_worker_free(w->pdf);
+        img_jpeg_free(w->jpeg);
+        buf_release(&w->bytes);
+        for (size_t j = 0; j < CROP_MAX_REGIONS; j++)
+            buf_release(&w->jpegs[j]);
+    }
+    free(c->workers);
+    pdf_engine_free(c->engine);
+    store_free(c->src);
+    store_free(c->dst);
+    free(c->src_prefix);
+    free(c->image_prefix);
+    free(c->meta_prefix);
+    free(c->results_location);
+    free(c->images_location);
+    sem_release_all(&c->cpu);
+    pthread_mutex_destroy(&c->hook_lock);
+    free(c);
+}
+
+void etl_ctx_set_hooks(struct etl_ctx *c, etl_progress_fn progress,
+                       etl_stop_fn stop, void *arg)
+{
+    c->progress = progress;
+    c->stop = stop;
+    c->hook_arg = arg;
+}
+
+const char *etl_run_id(const struct etl_ctx *c)
+{
+    return c->run_id;
+}
+
+const char *etl_results_location(const struct etl_ctx *c)
+{
+    return c->results_location;
+}
+
+const char *etl_images_location(const struct etl_ctx *c)
+{
+    return c->images_location;
+}
+
+void etl_batch_result_release(struct etl_batch_result *r)
+{
+    free(r->parquet_key);
+    free(r->next_start_after);
+    memset(r, 0, sizeof(*r));
+}
+
+static void run_task(void *arg, size_t task, unsigned worker)
+{
+    struct etl_ctx *c = arg;
+    struct etl_row *row = &c->rows[task];
+    etl_process_pdf(c, &c->workers[worker], c->keys[task],
+                    c->sizes ? c->sizes[task] : -1, row);
+    LOGF(row->status == ETL_STATUS_SUCCESS
+             ? (log_progress_active() ? LOG_DEBUG : LOG_INFO)
+             : LOG_WARN,
+         "pdf_processed", LF_I("batch_id", c->batch_id),
+         LF_S("file_id", row->file_id),
+         LF_S("status", etl_status_name(row->status)),
+         LF_S("error_type", row->error_type),
+         LF_D("processing_time_ms", row->processing_time_ms),
+         LF_I("images_extracted", row->n_images));
+    if (c->progress) {
+        pthread_mutex_lock(&c->hook_lock);
+        c->progress(c->hook_arg, row->status);
+        pthread_mutex_unlock(&c->hook_lock);
+    }
+}
+
+static bool run_stop(void *arg)
+{
+    struct etl_ctx *c = arg;
+    return c->stop && c->stop(c->hook_arg);
+}
+
+enum {
+    COL_BATCH_ID,
+    COL_FILE_ID,
+    COL_SOURCE_KEY,
+    COL_SOURCE_ETAG,
+    COL_SHA256,
+    COL_SIZE_BYTES,
+    COL_PAGE_COUNT,
+    COL_REPAIRED,
+    COL_TEXT,
+    COL_IMAGE_KEYS,
+    COL_IMAGES_EXTRACTED,
+    COL_STATUS,
+    COL_ERROR_TYPE,
+    COL_ERROR,
+    COL_PROCESSING_TIME_MS,
+    COL_PROCESSED_AT,
+    COL_COUNT
+};
+
+static const struct pq_column result_columns[COL_COUNT] = {
+    [COL_BATCH_ID] = {"batch_id", PQ_INT64, false, false, true},
+    [COL_FILE_ID] = {"file_id", PQ_STRING, false, false, false},
+    [COL_SOURCE_KEY] = {"source_key", PQ_STRING, false, false, false},
+    [COL_SOURCE_ETAG] = {"source_etag", PQ_STRING, true, false, false},
+    [COL_SHA256] = {"sha256", PQ_STRING, true, false, false},
+    [COL_SIZE_BYTES] = {"size_bytes", PQ_INT64, true, false, false},
+    [COL_PAGE_COUNT] = {"page_count", PQ_INT32, true, false, false},
+    [COL_REPAIRED] = {"repaired", PQ_BOOLEAN, true, false, false},
+    [COL_TEXT] = {"text", PQ_STRING, true, false, false},
+    [COL_IMAGE_KEYS] = {"image_keys", PQ_STRING, false, true, false},
+    [COL_IMAGES_EXTRACTED] = {"images_extracted", PQ_INT32, false, false,
+                              false},
+    [COL_STATUS] = {"status", PQ_STRING, false, false, true},
+    [COL_ERROR_TYPE] = {"error_type", PQ_STRING, true, false, true},
+    [COL_ERROR] = {"error", PQ_STRING, true, false, false},
+    [COL_PROCESSING_TIME_MS] = {"processing_time_ms", PQ_DOUBLE, false, false,
+                                false},
+    [COL_PROCESSED_AT] = {"processed_at", PQ_TIMESTAMP_MS, false, false, false},
+};
+
+static int set_opt_str(struct pq_writer *w, size_t col, const char *s,
+                       size_t len)
+{
+    return s ? pq_set_str(w, col, s, len) : pq_set_null(w, col);
+}
+
+static int write_row(struct pq_writer *w, int64_t batch_id,
+                     const struct etl_row *r)
+{
+    const char *status = etl_status_name(r->status);
+    int rc = pq_set_i64(w, COL_BATCH_ID, batch_id);
+    if (!rc)
+        rc = pq_set_str(w, COL_FILE_ID, r->file_id, strlen(r->file_id));
+    if (!rc)
+        rc =
+            pq_set_str(w, COL_SOURCE_KEY, r->source_key, strlen(r->source_key));
+    if (!rc)
+        rc = set_opt_str(w, COL_SOURCE_ETAG, r->source_etag,
+                         r->source_etag ? strlen(r->source_etag) : 0);
+    if (!rc)
+        rc = set_opt_str(w, COL_SHA256, r->sha256[0] ? r->sha256 : NULL, 64);
+    if (!rc)
+        rc = r->size_bytes >= 0 ? pq_set_i64(w, COL_SIZE_BYTES, r->size_bytes)
+                                : pq_set_null(w, COL_SIZE_BYTES);
+    if (!rc)
+        rc = r->page_count >= 0 ? pq_set_i32(w, COL_PAGE_COUNT, r->page_count)
+                                : pq_set_null(w, COL_PAGE_COUNT);
+    if (!rc)
+        rc = r->repaired >= 0 ? pq_set_bool(w, COL_REPAIRED, r->repaired)
+                              : pq_set_null(w, COL_REPAIRED);
+    if (!rc)
+        rc = set_opt_str(w, COL_TEXT, r->has_text ? r->text.data : NULL,
+                         r->text.len);
+    if (!rc)
+        rc = pq_list_begin(w, COL_IMAGE_KEYS);
+    for (size_t i = 0; !rc && i < r->n_images; i++)
+        rc = pq_set_str(w, COL_IMAGE_KEYS, r->image_keys[i],
+                        strlen(r->image_keys[i]));
+    if (!rc)
+        rc = pq_set_i32(w, COL_IMAGES_EXTRACTED, (int32_t)r->n_images);
+    if (!rc)
+        rc = pq_set_str(w, COL_STATUS, status, strlen(status));
+    if (!rc)
+        rc = set_opt_str(w, COL_ERROR_TYPE, r->error_type,
+                         r->error_type ? strlen(r->error_type) : 0);
+    if (!rc)
+        rc = set_opt_str(w, COL_ERROR, r->error.len ? r->error.data : NULL,
+                         r->error.len);
+    if (!rc)
+        rc = pq_set_double(w, COL_PROCESSING_TIME_MS, r->processing_time_ms);
+    if (!rc)
+        rc = pq_set_i64(w, COL_PROCESSED_AT, r->processed_at_ms);
+    if (!rc)
+        rc = pq_end_row(w);
+    return rc;
+}
+
+static int write_results(struct etl_ctx *c, size_t n, char **key_out)
+{
+    const struct etl_config *cfg = c->cfg;
+    struct buf path = BUF_INIT, key = BUF_INIT, bid = BUF_INIT;
+    struct pq_writer *w = NULL;
+    int rc;
+    const char *tmpdir = getenv("TMPDIR");
+    if (!tmpdir || !*tmpdir)
+        tmpdir = "/tmp";
+    buf_printf(&path, "%s/bpecg-%d-batch-%06lld.parquet", tmpdir, getpid(),
+               (long long)c->batch_id);
+    buf_printf(&key, "%sbatch_%06lld.parquet", c->meta_prefix,
+               (long long)c->batch_id);
+    buf_printf(&bid, "%lld", (long long)c->batch_id);
+
+    const struct pq_kv kv[] = {
+        {"bpecg.run_id", c->run_id},
+        {"bpecg.batch_id", bid.data},
+        {"bpecg.settings_hash", c->settings_hash},
+        {"bpecg.source", store_name(c->src)},
+        {"bpecg.mupdf", pdf_engine_version()},
+    };
+    struct pq_options opts = {0};
+    opts.codec = cfg->parquet_compression == CFG_CODEC_ZSTD ? PQ_CODEC_ZSTD
+                 : cfg->parquet_compression == CFG_CODEC_SNAPPY
+                     ? PQ_CODEC_SNAPPY
+                     : PQ_CODEC_NONE;
+    opts.created_by_app = "bpecg-etl";
+    opts.version = ETL_VERSION;
+    opts.kv = kv;
+    opts.nkv = sizeof(kv) / sizeof(kv[0]);
+
+    rc = pq_writer_open(path.data, result_columns, COL_COUNT, &opts, &w);
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = write_row(w, c->batch_id, &c->rows[i]);
+    if (rc) {
+        pq_writer_abort(w);
+        LOGF(LOG_ERROR, "parquet_write_failed", LF_S("path", path.data),
+             LF_S("error", etl_strerror(rc)));
+        goto out;
+    }
+    rc = pq_writer_close(w);
+    if (rc) {
+        LOGF(LOG_ERROR, "parquet_write_failed", LF_S("path", path.data),
+             LF_S("error", etl_strerror(rc)));
+        goto out;
+    }
+    rc = store_put_file(c->dst, key.data, path.data,
+                        "application/vnd.apache.parquet", 0);
+    unlink(path.data);
+    if (rc) {
+        LOGF(LOG_ERROR, "parquet_put_failed", LF_S("key", key.data),
+             LF_S("error", etl_strerror(rc)));
+        goto out;
+    }
+    *key_out = buf_detach(&key, NULL);
+out:
+    buf_release(&path);
+    buf_release(&key);
+    buf_release(&bid);
+    return rc;
+}
+
+static int run_keys(struct etl_ctx *c, int64_t batch_id,
+                    const char *const *keys, const int64_t *sizes, size_t n,
+                    struct etl_batch_result *res, size_t *started_out)
+{
+    int rc = 0;
+    c->batch_id = batch_id;
+    c->keys = keys;
+    c->sizes = sizes;
+    c->rows = calloc(n ? n : 1, sizeof(*c->rows));
+    if (!c->rows)
+        return ETL_ENOMEM;
+    size_t started = pool_run(c->pool, n, run_task, run_stop, c);
+    *started_out = started;
+    res->batch_id = batch_id;
+    res->listed = started;
+    for (size_t i = 0; i < started; i++)
+        res->by_status[c->rows[i].status]++;
+    if (started)
+        rc = write_results(c, started, &res->parquet_key);
+    for (size_t i = 0; i < started; i++)
+        etl_row_release(&c->rows[i]);
+    free(c->rows);
+    c->rows = NULL;
+    c->keys = NULL;
+    c->sizes = NULL;
+    return rc;
+}
+
+int etl_run_keys(struct etl_ctx *c, int64_t batch_id, const char *const *keys,
+                 size_t n, struct etl_batch_result *res)
+{
+    size_t started;
+    memset(res, 0, sizeof(*res));
+    int rc = run_keys(c, batch_id, keys, NULL, n, res, &started);
+    res->more = started < n;
+    if (started && started < n) {
+        res->next_start_after = strdup(keys[started - 1]);
+        if (!res->next_start_after)
+            rc = ETL_ENOMEM;
+    }
+    return rc;
+}
+
+/* Collect up to BATCH_SIZE PDF keys after start_after. *cursor is the last
+ * listed key consumed (a PDF or a skipped non-PDF), *more whether the
+ * listing goes on after it. */
+static int list_batch(struct etl_ctx *c, const char *start_after,
+                      char ***keys_out, int64_t **sizes_out, size_t *n_out,
+                      char **cursor, bool *more)
+{
+    const size_t want = (size_t)c->cfg->batch_size;
+    char **keys = calloc(want, sizeof(*keys));
+    int64_t *sizes = calloc(want, sizeof(*sizes));
+    size_t n = 0;
+    char *after = start_after && *start_after ? strdup(start_after) : NULL;
+    int rc = (!keys || !sizes || (start_after && *start_after && !after))
+                 ? ETL_ENOMEM
+                 : 0;
+    *more = false;
+    while (!rc && n < want) {
+        struct store_listing l = {0};
+        rc = store_list(c->src, c->src_prefix, after, want - n, &l);
+        if (rc) {
+            LOGF(LOG_ERROR, "list_failed", LF_S("store", store_name(c->src)),
+                 LF_S("prefix", c->src_prefix),
+                 LF_S("error", etl_strerror(rc)));
+            break;
+        }
+        for (size_t i = 0; i < l.n; i++) {
+            if (etl_is_pdf_key(l.items[i].key)) {
+                keys[n] = l.items[i].key;
+                sizes[n] = l.items[i].size;
+                l.items[i].key = NULL;
+                n++;
+            }
+        }
+        if (l.n) {
+            free(after);
+            after = strdup(n && !l.items[l.n - 1].key ? keys[n - 1]
+                                                      : l.items[l.n - 1].key);
+            if (!after)
+                rc = ETL_ENOMEM;
+        }
+        *more = l.truncated;
+        store_listing_release(&l);
+        if (!*more)
+            break;
+    }
+    if (rc) {
+        for (size_t i = 0; i < n; i++)
+            free(keys[i]);
+        free(keys);
+        free(sizes);
+        free(after);
+        return rc;
+    }
+    *keys_out = keys;
+    *sizes_out = sizes;
+    *n_out = n;
+    *cursor = after;
+    return 0;
+}
+
+int etl_count_pdfs(struct etl_ctx *c, const char *start_after,
+                   const atomic_bool *stop, size_t *count)
+{
+    char *after = start_after ? strdup(start_after) : NULL;
+    int rc = 0;
+    *count = 0;
+    for (;;) {
+        if (atomic_load(stop)) {
+            rc = ETL_ECANCELED;
+            break;
+        }
+        struct store_listing l = {0};
+        rc = store_list(c->src, c->src_prefix, after, 1000, &l);
+        if (rc)
+            break;
+        for (size_t i = 0; i < l.n; i++)
+            *count += etl_is_pdf_key(l.items[i].key);
+        free(after);
+        after = l.n ? strdup(l.items[l.n - 1].key) : NULL;
+        bool more = l.truncated && after;
+        store_listing_release(&l);
+        if (!more)
+            break;
+    }
+    free(after);
+    return rc;
+}
+
+int etl_run_batch(struct etl_ctx *c, int64_t batch_id, const char *start_after,
+                  struct etl_batch_result *res)
+{
+    char **keys = NULL, *cursor = NULL;
+    int64_t *sizes = NULL;
+    size_t n = 0, started = 0;
+    bool more = false;
+    memset(res, 0, sizeof(*res));
+    res->batch_id = batch_id;
+    int rc = list_batch(c, start_after, &keys, &sizes, &n, &cursor, &more);
+    if (rc)
+        return rc;
+    if (n) {
+        rc = run_keys(c, batch_id, (const char *const *)keys, sizes, n, res,
+                      &started);
+        if (started < n) {
+            /* Stopped early (deadline): the next batch starts right after
+             * the last PDF that got a row. */
+            free(cursor);
+            cursor = started ? strdup(keys[started - 1])
+                             : (start_after ? strdup(start_after) : NULL);
+            more = true;
+        }
+    }
+    res->more = more;
+    res->next_start_after = cursor;
+    for (size_t i = 0; i < n; i++)
+        free(keys[i]);
+    free(keys);
+    free(sizes);
+    return rc;
+}

@@ -1,0 +1,76 @@
+/* Internals shared by batch.c and process.c. */
+#ifndef ETL_ETL_INT_H
+#define ETL_ETL_INT_H
+
+#include <pthread.h>
+
+#include "core/pool.h"
+#include "etl/etl.h"
+#include "img/img.h"
+#include "pdf/pdf.h"
+#include "store/storage.h"
+
+/* One result row (DESIGN.md's schema). Strings are owned by the row. */
+struct etl_row {
+    char *source_key;
+    char *file_id;
+    char *source_etag;  /* NULL when the object could not be read */
+    char sha256[65];    /* "" when the object could not be read */
+    int64_t size_bytes; /* -1 = unknown */
+    int page_count;     /* -1 = null (did not open) */
+    int repaired;       /* -1 = null, 0, 1 */
+    bool has_text;
+    struct buf text;
+    char **image_keys;
+    size_t n_images;
+    enum etl_status status;
+    const char *error_type; /* static string or NULL */
+    struct buf error;       /* "" = null */
+    double processing_time_ms;
+    int64_t processed_at_ms;
+};
+
+/* Per worker thread: everything reused from one PDF to the next. */
+struct etl_worker {
+    struct pdf_worker *pdf;
+    struct img_jpeg *jpeg;
+    struct buf bytes; /* the PDF */
+    struct buf jpegs[CROP_MAX_REGIONS];
+};
+
+struct etl_ctx {
+    const struct etl_config *cfg;
+    struct crop_set crops;
+    struct store *src, *dst;
+    char *src_prefix;   /* listing prefix in src ("" or ends in '/') */
+    char *image_prefix; /* key prefix in dst for images */
+    char *meta_prefix;  /* key prefix in dst for Parquet files */
+    const char *get_error, *put_error;        /* "s3_get"/"file_get", ... */
+    char *results_location, *images_location; /* for people */
+    char run_id[72];
+    char settings_hash[17];
+
+    struct pdf_engine *engine;
+    struct pool *pool;
+    struct etl_worker *workers;
+    unsigned nworkers;
+    struct sem cpu; /* bounds CPU-heavy sections to the cores */
+
+    etl_progress_fn progress;
+    etl_stop_fn stop;
+    void *hook_arg;
+    pthread_mutex_t hook_lock;
+
+    /* The batch in flight */
+    int64_t batch_id;
+    const char *const *keys;
+    const int64_t *sizes;
+    struct etl_row *rows;
+};
+
+void etl_process_pdf(struct etl_ctx *c, struct etl_worker *w, const char *key,
+                     int64_t listed_size, struct etl_row *row);
+void etl_row_release(struct etl_row *row);
+int64_t etl_now_ms(void);
+
+#endif

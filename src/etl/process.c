@@ -1,0 +1,269 @@
+/* One PDF: read, open, text, crop renders, JPEG, put -> one result row.
+ * Nothing that happens to one PDF escapes this file except through its row:
+ * every path ends in a row with a status. */
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/utf8.h"
+#include "etl/etl_int.h"
+
+int64_t etl_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+void etl_row_release(struct etl_row *row)
+{
+    free(row->source_key);
+    free(row->file_id);
+    free(row->source_etag);
+    buf_release(&row->text);
+    for (size_t i = 0; i < row->n_images; i++)
+        free(row->image_keys[i]);
+    free(row->image_keys);
+    buf_release(&row->error);
+    memset(row, 0, sizeof(*row));
+}
+
+/* Record a problem: the first one sets error_type; messages accumulate. */
+static void row_problem(struct etl_row *row, const char *type, const char *fmt,
+                        ...) __attribute__((format(printf, 3, 4)));
+static void row_problem(struct etl_row *row, const char *type, const char *fmt,
+                        ...)
+{
+    if (!row->error_type)
+        row->error_type = type;
+    if (row->error.len)
+        buf_addstr(&row->error, "; ");
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&row->error, fmt, ap);
+    va_end(ap);
+}
+
+static void sha256_hex(const void *data, size_t len, char out[65])
+{
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    out[0] = '\0';
+    if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
+        return;
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[64] = '\0';
+}
+
+struct encode_arg {
+    struct etl_worker *w;
+    const size_t *region_of; /* box index -> region index */
+    int quality;
+    int rc;
+};
+
+static int encode_box(void *varg, size_t index, const unsigned char *rgb,
+                      int width, int height, ptrdiff_t stride)
+{
+    struct encode_arg *a = varg;
+    size_t region = a->region_of[index];
+    return img_jpeg_encode(a->w->jpeg, rgb, width, height, stride, a->quality,
+                           &a->w->jpegs[region]);
+}
+
+/* Open, extract and render; the CPU-heavy part, run under the cpu
+ * semaphore. encoded[i] is set for regions whose JPEG is in w->jpegs[i]. */
+static void pdf_work(struct etl_ctx *c, struct etl_worker *w,
+                     struct etl_row *row, bool *encoded)
+{
+    const struct etl_config *cfg = c->cfg;
+    struct pdf_doc *doc = NULL;
+    int rc = pdf_doc_open(w->pdf, w->bytes.data, w->bytes.len, &doc);
+    if (rc) {
+        row_problem(row, etl_errname(rc), "%s", etl_strerror(rc));
+        return;
+    }
+    int pages = pdf_doc_page_count(doc);
+    row->page_count = pages;
+
+    if (cfg->text_page > pages) {
+        row_problem(row, "missing_page",
+                    "text page %d does not exist (the PDF has %d)",
+                    cfg->text_page, pages);
+    } else {
+        rc = pdf_doc_text(doc, cfg->text_page - 1, &row->text);
+        if (!rc)
+            rc = utf8_sanitize(&row->text);
+        if (rc) {
+            buf_reset(&row->text);
+            row_problem(row, etl_errname(rc), "text of page %d: %s",
+                        cfg->text_page, etl_strerror(rc));
+        } else {
+            row->has_text = true;
+        }
+    }
+
+    struct pdf_irect page_px, boxes[CROP_MAX_REGIONS];
+    size_t region_of[CROP_MAX_REGIONS], nbox = 0;
+    if (cfg->crop_page > pages) {
+        row_problem(row, "missing_page",
+                    "crop page %d does not exist (the PDF has %d)",
+                    cfg->crop_page, pages);
+        goto out;
+    }
+    rc = pdf_doc_page_pixels(doc, cfg->crop_page - 1, cfg->image_dpi, &page_px);
+    if (rc) {
+        row_problem(row, etl_errname(rc), "crop page %d: %s", cfg->crop_page,
+                    etl_strerror(rc));
+        goto out;
+    }
+    for (size_t i = 0; i < c->crops.n; i++) {
+        enum crop_fit fit =
+            crops_box(&c->crops, i, cfg->image_dpi, &page_px, &boxes[nbox]);
+        if (fit == CROP_OUTSIDE) {
+            row_problem(row, "region_outside_page",
+                        "region %s lies outside page %d",
+                        c->crops.regions[i].name, cfg->crop_page);
+            continue;
+        }
+        if (fit == CROP_CLIPPED)
+            LOGF(LOG_DEBUG, "region_clipped", LF_S("file_id", row->file_id),
+                 LF_S("region", c->crops.regions[i].name));
+        region_of[nbox++] = i;
+    }
+    if (nbox) {
+        struct encode_arg ea = {w, region_of, cfg->image_quality, 0};
+        enum pdf_render_mode mode = cfg->render_mode == CFG_RENDER_PAGE
+                                        ? PDF_RENDER_PAGE
+                                        : PDF_RENDER_CLIP;
+        rc = pdf_doc_render(doc, cfg->crop_page - 1, cfg->image_dpi, boxes,
+                            nbox, mode, encode_box, &ea);
+        if (rc) {
+            row_problem(row, etl_errname(rc), "rendering page %d: %s",
+                        cfg->crop_page, etl_strerror(rc));
+        } else {
+            for (size_t j = 0; j < nbox; j++)
+                encoded[region_of[j]] = true;
+        }
+    }
+out:
+    row->repaired = pdf_doc_repaired(doc);
+    pdf_doc_free(doc);
+}
+
+/* Write the encoded crops; their keys go into the row in region order. */
+static void put_images(struct etl_ctx *c, struct etl_worker *w,
+                       struct etl_row *row, const bool *encoded)
+{
+    size_t want = 0;
+    for (size_t i = 0; i < c->crops.n; i++)
+        want += encoded[i];
+    if (!want)
+        return;
+    row->image_keys = calloc(want, sizeof(*row->image_keys));
+    if (!row->image_keys) {
+        row_problem(row, "out_of_memory", "out of memory");
+        return;
+    }
+    struct buf key = BUF_INIT;
+    for (size_t i = 0; i < c->crops.n; i++) {
+        if (!encoded[i])
+            continue;
+        buf_reset(&key);
+        buf_printf(&key, "%s%s/%s.jpg", c->image_prefix, row->file_id,
+                   c->crops.regions[i].name);
+        int rc = store_put(c->dst, key.data, w->jpegs[i].data, w->jpegs[i].len,
+                           "image/jpeg", 0);
+        if (rc) {
+            LOGF(LOG_WARN, "image_put_failed", LF_S("key", key.data),
+                 LF_S("error", etl_strerror(rc)));
+            row_problem(row, c->put_error, "writing %s: %s", key.data,
+                        etl_strerror(rc));
+            continue;
+        }
+        /* The key in the row is relative to the destination root. */
+        row->image_keys[row->n_images] = buf_detach(&key, NULL);
+        if (row->image_keys[row->n_images])
+            row->n_images++;
+    }
+    buf_release(&key);
+}
+
+void etl_process_pdf(struct etl_ctx *c, struct etl_worker *w, const char *key,
+                     int64_t listed_size, struct etl_row *row)
+{
+    const struct etl_config *cfg = c->cfg;
+    double t0 = mono_ms();
+    bool encoded[CROP_MAX_REGIONS] = {false};
+
+    memset(row, 0, sizeof(*row));
+    buf_init(&row->text, 0);
+    buf_init(&row->error, 0);
+    row->page_count = -1;
+    row->repaired = -1;
+    row->size_bytes = listed_size;
+    row->source_key = strdup(key);
+    struct buf id = BUF_INIT;
+    if (!row->source_key || etl_file_id(key, c->src_prefix, &id)) {
+        row_problem(row, "out_of_memory", "out of memory");
+        goto out;
+    }
+    row->file_id = buf_detach(&id, NULL);
+
+    struct store_info info = {0};
+    int rc =
+        store_get(c->src, key, (size_t)cfg->max_pdf_bytes, &w->bytes, &info);
+    if (rc == ETL_ETOOBIG) {
+        row_problem(row, "too_large", "larger than MAX_PDF_BYTES (%lld)",
+                    (long long)cfg->max_pdf_bytes);
+        goto out;
+    }
+    if (rc) {
+        row_problem(row, rc == ETL_ENOTFOUND ? "not_found" : c->get_error,
+                    "reading %s: %s", key, etl_strerror(rc));
+        goto out;
+    }
+    row->size_bytes = (int64_t)w->bytes.len;
+    row->source_etag = strdup(info.etag);
+    sha256_hex(w->bytes.data, w->bytes.len, row->sha256);
+
+    /* Time spent waiting for a core is queueing, not this PDF's cost. */
+    double wait0 = mono_ms();
+    sem_take(&c->cpu);
+    t0 += mono_ms() - wait0;
+    pdf_work(c, w, row, encoded);
+    sem_give(&c->cpu);
+
+    put_images(c, w, row, encoded);
+
+out:
+    /* A buffer grown by one huge PDF should not pin memory for the rest of
+     * the run. */
+    if (w->bytes.cap > (64u << 20))
+        buf_release(&w->bytes);
+    else
+        buf_reset(&w->bytes);
+
+    if (row->n_images == c->crops.n && !row->error_type)
+        row->status = ETL_STATUS_SUCCESS;
+    else if (row->has_text || row->n_images)
+        row->status = ETL_STATUS_PARTIAL;
+    else
+        row->status = ETL_STATUS_FAILED;
+    row->processing_time_ms = mono_ms() - t0;
+    row->processed_at_ms = etl_now_ms();
+}
