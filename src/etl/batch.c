@@ -155,6 +155,10 @@ int etl_ctx_new(const struct etl_config *cfg, struct etl_ctx **out,
                    &c->dst, &dst_url_prefix, err);
     if (rc)
         goto fail;
+    struct retry_policy retry = {cfg->retry_max_attempts,
+                                 cfg->retry_initial_wait, cfg->retry_max_wait};
+    store_set_retry(c->src, &retry);
+    store_set_retry(c->dst, &retry);
     c->image_prefix = concat(dst_url_prefix, cfg->image_prefix);
     c->meta_prefix = concat(dst_url_prefix, cfg->metadata_prefix);
     free(dst_url_prefix);

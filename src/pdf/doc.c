@@ -470,6 +470,15 @@ static fz_display_list *page_list(fz_context *ctx, fz_page *page,
     return list;
 }
 
+/* b grown by m pixels on every side. A function rather than a compound
+ * literal: gcc -O0 warns that literals in a function using setjmp (fz_try)
+ * might be clobbered. */
+static fz_irect grown_irect(const struct pdf_irect *b, int m)
+{
+    fz_irect r = {b->x0 - m, b->y0 - m, b->x1 + m, b->y1 + m};
+    return r;
+}
+
 int pdf_doc_render(struct pdf_doc *d, int page, int dpi,
                    const struct pdf_irect *boxes, size_t n,
                    enum pdf_render_mode mode, pdf_image_fn fn, void *arg)
@@ -512,7 +521,7 @@ int pdf_doc_render(struct pdf_doc *d, int page, int dpi,
         const struct pdf_irect *b = &boxes[i];
         if (!box_inside(b, full))
             rc = ETL_EINVAL;
-        else if (too_many_pixels(e, (fz_irect){b->x0, b->y0, b->x1, b->y1}))
+        else if (too_many_pixels(e, grown_irect(b, 0)))
             rc = ETL_EPDF_TOOCOMPLEX;
     }
     /* A full render is one region too: a 200 x 200 inch page would
@@ -565,8 +574,7 @@ int pdf_doc_render(struct pdf_doc *d, int page, int dpi,
     for (size_t i = 0; !cb_rc && i < n; i++) {
         const struct pdf_irect *b = &boxes[i];
         int m = clip_margin(dpi);
-        fz_irect area = fz_intersect_irect(
-            (fz_irect){b->x0 - m, b->y0 - m, b->x1 + m, b->y1 + m}, full);
+        fz_irect area = fz_intersect_irect(grown_irect(b, m), full);
         rc = draw_box_rc(ctx, list, ctm, area, fz_rect_from_irect(area),
                          &d->cookie, "render_clip", &pix);
         if (rc || atomic_load(&d->expired))

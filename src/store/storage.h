@@ -1,5 +1,5 @@
 /* Object storage behind one interface: a local directory treated like a
- * bucket, or Amazon S3 (s3.c; a later module). Keys are '/'-separated byte
+ * bucket, or Amazon S3 (s3.c). Keys are '/'-separated byte
  * strings as in S3; listings are in byte order.
  *
  * A store is thread-safe: any number of threads may call it at once. */
@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "core/retry.h"
 
 struct store;
 
@@ -84,6 +85,19 @@ int store_put(struct store *s, const char *key, const void *data, size_t len,
  * STORE_PUT_DURABLE), since it carries the batch's Parquet results. */
 int store_put_file(struct store *s, const char *key, const char *path,
                    const char *content_type, unsigned flags);
+
+/* Retry policy for a network store (S3): at most p->max_attempts
+ * attempts per request, full-jitter backoff between p->initial_wait and
+ * p->max_wait seconds. A local directory ignores it. Call before the
+ * store is shared between threads; the default is RETRY_POLICY_DEFAULT. */
+void store_set_retry(struct store *s, const struct retry_policy *p);
+
+/* Detail of the calling thread's last failed store call, for messages
+ * (e.g. "ListObjectsV2 s3://b/pdfs/: HTTP 403 SignatureDoesNotMatch: The
+ * request signature we calculated does not match ..."), or "" if the
+ * backend gave none. Never holds a secret. Valid until the thread's next
+ * store call. */
+const char *store_last_error(void);
 
 /* 0 if key is a safe object key: 1..STORE_KEY_MAX bytes, no NUL, not
  * absolute, no empty, "." or ".." segment, no backslash, no control

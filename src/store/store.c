@@ -2,7 +2,9 @@
 #include "store/store_int.h"
 
 #include <limits.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -10,12 +12,39 @@
 #include "core/err.h"
 #include "core/log.h"
 
-/* The S3 backend's opener. s3.c (a later issue) defines store_s3_open; set
- * this to it then. Until then S3 URLs are parsed and validated, and opening
- * one fails with ETL_ENOTSUP. A plain pointer rather than a weak symbol:
- * with static archives a weak default would silently win over s3.o. */
+/* The S3 backend's opener. A plain pointer rather than a weak symbol:
+ * with static archives a weak default would silently win over s3.o. A
+ * build without S3 sets it to NULL; opening an S3 URL then fails with
+ * ETL_ENOTSUP. */
 static int (*const s3_open)(const struct store_url *, bool,
-                            struct store **) = NULL;
+                            struct store **) = store_s3_open;
+
+/* store_last_error(): one message per thread, cleared by each call. */
+static _Thread_local char last_error[512];
+
+const char *store_last_error(void)
+{
+    return last_error;
+}
+
+void store_error_set(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof(last_error), fmt, ap);
+    va_end(ap);
+}
+
+static void error_clear(void)
+{
+    last_error[0] = '\0';
+}
+
+void store_set_retry(struct store *s, const struct retry_policy *p)
+{
+    if (s && p && s->ops->set_retry)
+        s->ops->set_retry(s, p);
+}
 
 int store_key_check(const char *key)
 {
@@ -215,6 +244,7 @@ void store_url_release(struct store_url *u)
 int store_open(const char *url, bool must_exist, struct store **out,
                char **prefix_out)
 {
+    error_clear();
     struct store_url u;
     struct store *s = NULL;
     int rc;
@@ -262,6 +292,7 @@ const char *store_name(const struct store *s)
 int store_list(struct store *s, const char *prefix, const char *start_after,
                size_t max_keys, struct store_listing *out)
 {
+    error_clear();
     if (!out)
         return ETL_EINVAL;
     memset(out, 0, sizeof(*out));
@@ -297,6 +328,7 @@ static int key_refused(const char *op, const char *key, int rc)
 int store_get(struct store *s, const char *key, size_t max_bytes,
               struct buf *out, struct store_info *info)
 {
+    error_clear();
     struct store_info scratch;
     if (!s || !out)
         return ETL_EINVAL;
@@ -309,6 +341,7 @@ int store_get(struct store *s, const char *key, size_t max_bytes,
 
 int store_head(struct store *s, const char *key, struct store_info *info)
 {
+    error_clear();
     struct store_info scratch;
     if (!s)
         return ETL_EINVAL;
@@ -323,6 +356,7 @@ static const unsigned put_flags_known = STORE_PUT_IF_ABSENT | STORE_PUT_DURABLE;
 int store_put(struct store *s, const char *key, const void *data, size_t len,
               const char *content_type, unsigned flags)
 {
+    error_clear();
     if (!s || (!data && len) || (flags & ~put_flags_known))
         return ETL_EINVAL;
     int rc = key_refused("put", key, store_key_check(key));
@@ -335,6 +369,7 @@ int store_put(struct store *s, const char *key, const void *data, size_t len,
 int store_put_file(struct store *s, const char *key, const char *path,
                    const char *content_type, unsigned flags)
 {
+    error_clear();
     if (!s || !path || (flags & ~put_flags_known))
         return ETL_EINVAL;
     int rc = key_refused("put_file", key, store_key_check(key));

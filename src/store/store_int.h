@@ -46,6 +46,8 @@ struct store_ops {
                     const char *content_type, unsigned flags);
     void (*free)(struct store *s);
     const char *(*name)(const struct store *s);
+    /* Optional (NULL: ignored). */
+    void (*set_retry)(struct store *s, const struct retry_policy *p);
 };
 
 struct store {
@@ -55,9 +57,16 @@ struct store {
 /* Backends. Each returns 0 and a new store in *out, or an ETL_E* code. */
 int store_local_open(const struct store_url *u, bool must_exist,
                      struct store **out);
-/* Defined by s3.c (a later issue); store.c does not call it yet. */
+/* S3 (s3.c): validates the configuration (region, endpoint, S3_*
+ * settings) and does no network I/O; must_exist is checked by the first
+ * request (ETL_ENOTFOUND for a missing bucket). ETL_ECONFIG for a bad
+ * setting, logged with the variable, its value and what is accepted. */
 int store_s3_open(const struct store_url *u, bool must_exist,
                   struct store **out);
+
+/* Set the calling thread's store_last_error() text (printf-style). */
+void store_error_set(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 
 /* For tests: make a local store resolve keys with the portable
  * component-by-component O_NOFOLLOW walk even where openat2 exists. Call

@@ -1,0 +1,607 @@
+/* HTTP client on libcurl (http.h).
+ *
+ * Each client is one easy handle, reset before every request
+ * (curl_easy_reset keeps live connections and the connection cache), so
+ * options never leak from one request into the next. DNS and TLS session
+ * caches are shared through one CURLSH with a mutex per data kind. */
+#include "store/http.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/err.h"
+
+#define ERROR_BODY_MAX (64 * 1024)
+#define DEFAULT_CONNECT_MS 10000L
+
+struct http_client {
+    CURL *easy;
+    bool last_retryable;
+};
+
+/* Per-transfer state for the callbacks. */
+struct xfer {
+    const struct http_request *req;
+    struct http_response *resp;
+    CURL *easy;
+    uint64_t read_off;
+    bool too_big;
+    int write_rc; /* a failed buf_add (ENOMEM, or the buf's own cap) */
+    bool read_failed;
+    int read_errno;
+};
+
+/* ---- Global state: curl_global_init, the share, the thread key -------- */
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc = CURLE_FAILED_INIT;
+static CURLSH *global_share;
+static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+static pthread_key_t thread_key;
+static bool thread_key_ok;
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access a,
+                       void *u)
+{
+    (void)h, (void)a, (void)u;
+    if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
+        pthread_mutex_lock(&share_locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *u)
+{
+    (void)h, (void)u;
+    if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
+        pthread_mutex_unlock(&share_locks[data]);
+}
+
+static void thread_client_free(void *p)
+{
+    http_client_free(p);
+}
+
+static void global_init(void)
+{
+    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (global_rc != CURLE_OK)
+        return;
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&share_locks[i], NULL);
+    global_share = curl_share_init();
+    if (global_share) {
+        curl_share_setopt(global_share, CURLSHOPT_LOCKFUNC, share_lock);
+        curl_share_setopt(global_share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+        curl_share_setopt(global_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+        curl_share_setopt(global_share, CURLSHOPT_SHARE,
+                          CURL_LOCK_DATA_SSL_SESSION);
+    }
+    thread_key_ok = pthread_key_create(&thread_key, thread_client_free) == 0;
+}
+
+/* ---- Clients ---------------------------------------------------------- */
+
+int http_client_new(struct http_client **out)
+{
+    *out = NULL;
+    pthread_once(&global_once, global_init);
+    if (global_rc != CURLE_OK)
+        return ETL_ENOMEM;
+    struct http_client *c = calloc(1, sizeof(*c));
+    if (!c)
+        return ETL_ENOMEM;
+    c->easy = curl_easy_init();
+    if (!c->easy) {
+        free(c);
+        return ETL_ENOMEM;
+    }
+    *out = c;
+    return 0;
+}
+
+void http_client_free(struct http_client *c)
+{
+    if (!c)
+        return;
+    curl_easy_cleanup(c->easy);
+    free(c);
+}
+
+int http_client_thread(struct http_client **out)
+{
+    pthread_once(&global_once, global_init);
+    if (global_rc != CURLE_OK || !thread_key_ok)
+        return ETL_ENOMEM;
+    struct http_client *c = pthread_getspecific(thread_key);
+    if (!c) {
+        int rc = http_client_new(&c);
+        if (rc)
+            return rc;
+        if (pthread_setspecific(thread_key, c) != 0) {
+            http_client_free(c);
+            return ETL_ENOMEM;
+        }
+    }
+    *out = c;
+    return 0;
+}
+
+bool http_client_last_retryable(const struct http_client *c)
+{
+    return c && c->last_retryable;
+}
+
+/* ---- Responses -------------------------------------------------------- */
+
+void http_response_init(struct http_response *resp, struct buf *body)
+{
+    memset(resp, 0, sizeof(*resp));
+    resp->body = body;
+    buf_init(&resp->headers, 256 * 1024);
+    resp->content_length = -1;
+}
+
+void http_response_release(struct http_response *resp)
+{
+    if (!resp)
+        return;
+    buf_release(&resp->headers);
+}
+
+bool http_response_header(const struct http_response *resp, const char *name,
+                          char *out, size_t size)
+{
+    size_t nlen = strlen(name);
+    const char *p = resp->headers.data;
+    while (*p) {
+        const char *eol = strchr(p, '\n');
+        if (!eol)
+            break;
+        if ((size_t)(eol - p) > nlen + 1 && strncmp(p, name, nlen) == 0 &&
+            p[nlen] == ':' && p[nlen + 1] == ' ') {
+            const char *v = p + nlen + 2;
+            size_t vlen = (size_t)(eol - v);
+            if (size) {
+                size_t n = vlen < size - 1 ? vlen : size - 1;
+                memcpy(out, v, n);
+                out[n] = '\0';
+            }
+            return true;
+        }
+        p = eol + 1;
+    }
+    if (size)
+        out[0] = '\0';
+    return false;
+}
+
+static long status_of(CURL *easy)
+{
+    long code = 0;
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+    return code;
+}
+
+static size_t on_header(char *data, size_t size, size_t nitems, void *arg)
+{
+    struct xfer *x = arg;
+    struct http_response *resp = x->resp;
+    size_t n = size * nitems;
+    if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+        /* A new status line: an interim 1xx response's headers are not
+         * the final response's. */
+        buf_reset(&resp->headers);
+        resp->content_length = -1;
+        return n;
+    }
+    size_t end = n;
+    while (end > 0 && (data[end - 1] == '\n' || data[end - 1] == '\r'))
+        end--;
+    if (end == 0) {
+        /* End of a header block: refuse an oversized 2xx body now,
+         * before reading any of it. */
+        long st = status_of(x->easy);
+        if (st >= 200 && st < 300 && x->req->max_body &&
+            resp->content_length >= 0 &&
+            (uint64_t)resp->content_length > x->req->max_body) {
+            x->too_big = true;
+            return 0; /* abort the transfer */
+        }
+        return n;
+    }
+    const char *colon = memchr(data, ':', end);
+    if (!colon)
+        return n; /* obsolete line folding or junk: ignore */
+    size_t nlen = (size_t)(colon - data);
+    const char *v = colon + 1;
+    while (v < data + end && (*v == ' ' || *v == '\t'))
+        v++;
+    size_t vlen = (size_t)(data + end - v);
+    while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+        vlen--;
+    if (buf_grow(&resp->headers, nlen + vlen + 3))
+        return n; /* too many headers: keep the first ones */
+    for (size_t i = 0; i < nlen; i++)
+        buf_addch(&resp->headers, tolower((unsigned char)data[i]));
+    buf_add(&resp->headers, ": ", 2);
+    buf_add(&resp->headers, v, vlen);
+    buf_addch(&resp->headers, '\n');
+    if (nlen == 14 && strncasecmp(data, "content-length", 14) == 0) {
+        char tmp[32];
+        char *endp = NULL;
+        size_t k = vlen < sizeof(tmp) - 1 ? vlen : sizeof(tmp) - 1;
+        memcpy(tmp, v, k);
+        tmp[k] = '\0';
+        errno = 0;
+        long long cl = strtoll(tmp, &endp, 10);
+        if (errno == 0 && endp != tmp && *endp == '\0' && cl >= 0)
+            resp->content_length = cl;
+    }
+    return n;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+    struct xfer *x = arg;
+    size_t n = size * nmemb;
+    struct buf *b = x->resp->body;
+    if (!b)
+        return n;
+    long st = status_of(x->easy);
+    if (st >= 200 && st < 300) {
+        if (x->req->max_body && b->len + n > x->req->max_body) {
+            x->too_big = true;
+            return 0;
+        }
+        x->write_rc = buf_add(b, data, n);
+        if (x->write_rc == ETL_ETOOBIG)
+            x->too_big = true;
+        return x->write_rc ? 0 : n;
+    }
+    /* An error document: keep its start, drain the rest so the
+     * connection stays reusable. */
+    if (b->len < ERROR_BODY_MAX) {
+        size_t k = ERROR_BODY_MAX - b->len;
+        x->write_rc = buf_add(b, data, n < k ? n : k);
+        if (x->write_rc == ETL_ETOOBIG)
+            x->write_rc = 0; /* the caller's cap: keep what fits */
+        else if (x->write_rc)
+            return 0;
+    }
+    return n;
+}
+
+static size_t on_read(char *dst, size_t size, size_t nitems, void *arg)
+{
+    struct xfer *x = arg;
+    const struct http_request *req = x->req;
+    size_t want = size * nitems;
+    uint64_t left = req->body_len - x->read_off;
+    if (want > left)
+        want = (size_t)left;
+    if (want == 0)
+        return 0;
+    if (req->body_fd >= 0) {
+        ssize_t got;
+        do {
+            got = pread(req->body_fd, dst, want, (off_t)x->read_off);
+        } while (got < 0 && errno == EINTR);
+        if (got <= 0) {
+            /* A file that shrank under us must not become a short
+             * upload that the server would wait for. */
+            x->read_failed = true;
+            x->read_errno = got < 0 ? errno : 0;
+            return CURL_READFUNC_ABORT;
+        }
+        x->read_off += (uint64_t)got;
+        return (size_t)got;
+    }
+    memcpy(dst, (const char *)req->body + x->read_off, want);
+    x->read_off += want;
+    return want;
+}
+
+static int on_seek(void *arg, curl_off_t offset, int origin)
+{
+    struct xfer *x = arg;
+    if (origin != SEEK_SET || offset < 0 ||
+        (uint64_t)offset > x->req->body_len)
+        return CURL_SEEKFUNC_CANTSEEK;
+    x->read_off = (uint64_t)offset;
+    return CURL_SEEKFUNC_OK;
+}
+
+/* Map a curl result; sets *retryable. */
+static int map_curl(CURLcode cc, const struct xfer *x, bool *retryable)
+{
+    *retryable = false;
+    if (x->too_big)
+        return ETL_ETOOBIG;
+    if (x->read_failed)
+        return ETL_EIO;
+    if (x->write_rc)
+        return x->write_rc;
+    switch (cc) {
+    case CURLE_OK:
+        return 0;
+    case CURLE_OUT_OF_MEMORY:
+        return ETL_ENOMEM;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_BAD_FUNCTION_ARGUMENT:
+        return ETL_EINVAL;
+    case CURLE_OPERATION_TIMEDOUT:
+        *retryable = true;
+        return ETL_ETIMEDOUT;
+    case CURLE_SSL_CONNECT_ERROR:
+        *retryable = true; /* a handshake cut short by the network */
+        return ETL_ETLS;
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_USE_SSL_FAILED:
+        return ETL_ETLS;
+    default:
+        /* Refused, reset, DNS, truncated body, garbage reply ... */
+        *retryable = true;
+        return ETL_ENET;
+    }
+}
+
+static int set_method(CURL *e, const struct http_request *req,
+                      struct xfer *x)
+{
+    const char *m = req->method ? req->method : "GET";
+    bool body = req->has_body || !strcmp(m, "PUT") || !strcmp(m, "POST");
+    if (body && req->body_len && !req->body && req->body_fd < 0)
+        return ETL_EINVAL;
+    if (!strcmp(m, "HEAD")) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else if (!strcmp(m, "PUT")) {
+        curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE,
+                         (curl_off_t)req->body_len);
+    } else if (!strcmp(m, "POST")) {
+        curl_easy_setopt(e, CURLOPT_POST, 1L);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+                         (curl_off_t)req->body_len);
+    } else if (!strcmp(m, "GET") && !body) {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else {
+        if (body) {
+            curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+            curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE,
+                             (curl_off_t)req->body_len);
+        }
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
+    }
+    if (body) {
+        curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(e, CURLOPT_READDATA, x);
+        curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
+        curl_easy_setopt(e, CURLOPT_SEEKDATA, x);
+    }
+    return 0;
+}
+
+static bool has_header(const struct http_request *req, const char *name)
+{
+    for (size_t i = 0; i < req->n_headers; i++)
+        if (strcasecmp(req->headers[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+static int build_headers(const struct http_request *req,
+                         struct curl_slist **out)
+{
+    struct curl_slist *list = NULL, *next;
+    struct buf line = BUF_INIT;
+    int rc = 0;
+    /* curl's own defaults that we do not want: "Expect: 100-continue"
+     * delays uploads by a round trip (or a second when a proxy ignores
+     * it), and a POST would get a form Content-Type. */
+    static const char *const drop[] = {"Expect", "Accept", "Content-Type",
+                                       "Transfer-Encoding"};
+    for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++) {
+        if (has_header(req, drop[i]))
+            continue;
+        buf_reset(&line);
+        rc = buf_printf(&line, "%s:", drop[i]);
+        if (rc)
+            goto out;
+        next = curl_slist_append(list, line.data);
+        if (!next) {
+            rc = ETL_ENOMEM;
+            goto out;
+        }
+        list = next;
+    }
+    for (size_t i = 0; i < req->n_headers; i++) {
+        const struct http_header *h = &req->headers[i];
+        if (strpbrk(h->name, ":\r\n") || strpbrk(h->value, "\r\n")) {
+            rc = ETL_EINVAL; /* header injection */
+            goto out;
+        }
+        buf_reset(&line);
+        /* "Name;" is curl's way to send a header with an empty value. */
+        rc = *h->value ? buf_printf(&line, "%s: %s", h->name, h->value)
+                       : buf_printf(&line, "%s;", h->name);
+        if (rc)
+            goto out;
+        next = curl_slist_append(list, line.data);
+        if (!next) {
+            rc = ETL_ENOMEM;
+            goto out;
+        }
+        list = next;
+    }
+out:
+    buf_release(&line);
+    if (rc) {
+        curl_slist_free_all(list);
+        list = NULL;
+    }
+    *out = list;
+    return rc;
+}
+
+int http_do(struct http_client *c, const struct http_request *req,
+            struct http_response *resp)
+{
+    struct curl_slist *hdrs = NULL;
+    struct xfer x;
+    char errbuf[CURL_ERROR_SIZE];
+    int rc;
+
+    c->last_retryable = false;
+    resp->status = 0;
+    resp->content_length = -1;
+    resp->error[0] = '\0';
+    buf_reset(&resp->headers);
+    if (resp->body)
+        buf_reset(resp->body);
+    if (!req->url || (strncmp(req->url, "http://", 7) != 0 &&
+                      strncmp(req->url, "https://", 8) != 0)) {
+        snprintf(resp->error, sizeof(resp->error), "not an http(s) URL");
+        return ETL_EINVAL;
+    }
+    memset(&x, 0, sizeof(x));
+    x.req = req;
+    x.resp = resp;
+    x.easy = c->easy;
+    errbuf[0] = '\0';
+
+    CURL *e = c->easy;
+    curl_easy_reset(e);
+    rc = build_headers(req, &hdrs);
+    if (rc)
+        goto out;
+    rc = set_method(e, req, &x);
+    if (rc)
+        goto out;
+    curl_easy_setopt(e, CURLOPT_URL, req->url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    /* Send the path we signed: no squashing of "/./" or "/../". */
+    curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    if (global_share)
+        curl_easy_setopt(e, CURLOPT_SHARE, global_share);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                     req->connect_timeout_ms > 0 ? req->connect_timeout_ms
+                                                 : DEFAULT_CONNECT_MS);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+                     req->timeout_ms > 0 ? req->timeout_ms : 0L);
+    if (req->low_speed_time_s > 0) {
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, req->low_speed_time_s);
+    }
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (req->ca_file && *req->ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, &x);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &x);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+
+    CURLcode cc = curl_easy_perform(e);
+    resp->status = status_of(e);
+    bool retryable = false;
+    rc = map_curl(cc, &x, &retryable);
+    c->last_retryable = retryable;
+    if (rc) {
+        const char *msg = errbuf[0] ? errbuf : curl_easy_strerror(cc);
+        if (x.too_big)
+            msg = "response body larger than the limit";
+        else if (x.read_failed)
+            msg = x.read_errno ? strerror(x.read_errno)
+                               : "request body file is shorter than its size";
+        snprintf(resp->error, sizeof(resp->error), "%s", msg);
+        if (resp->body && !x.too_big)
+            buf_reset(resp->body);
+    }
+out:
+    /* The easy handle keeps pointers to these until the next reset. */
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
+    curl_slist_free_all(hdrs);
+    return rc;
+}
+
+/* ---- Percent-encoding ------------------------------------------------- */
+
+static bool unreserved(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+           (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+           c == '~';
+}
+
+int http_uri_encode(struct buf *out, const char *s, size_t n,
+                    bool keep_slash)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    int rc = buf_grow(out, n);
+    for (size_t i = 0; !rc && i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (unreserved(c) || (keep_slash && c == '/')) {
+            rc = buf_addch(out, c);
+        } else {
+            char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
+            rc = buf_add(out, esc, 3);
+        }
+    }
+    return rc;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int http_uri_decode(struct buf *out, const char *s, size_t n,
+                    bool plus_is_space)
+{
+    int rc = buf_grow(out, n);
+    for (size_t i = 0; !rc && i < n; i++) {
+        int hi = -1, lo = -1;
+        if (s[i] == '%' && n - i > 2) {
+            hi = hexval((unsigned char)s[i + 1]);
+            lo = hexval((unsigned char)s[i + 2]);
+        }
+        if (hi >= 0 && lo >= 0) {
+            rc = buf_addch(out, hi * 16 + lo);
+            i += 2;
+        } else if (plus_is_space && s[i] == '+') {
+            rc = buf_addch(out, ' ');
+        } else {
+            rc = buf_addch(out, (unsigned char)s[i]);
+        }
+    }
+    return rc;
+}
