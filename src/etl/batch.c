@@ -510,21 +510,6 @@ static int run_keys(struct etl_ctx *c, int64_t batch_id,
     return rc;
 }
 
-int etl_run_keys(struct etl_ctx *c, int64_t batch_id, const char *const *keys,
-                 size_t n, struct etl_batch_result *res)
-{
-    size_t started;
-    memset(res, 0, sizeof(*res));
-    int rc = run_keys(c, batch_id, keys, NULL, n, res, &started);
-    res->more = started < n;
-    if (started && started < n) {
-        res->next_start_after = strdup(keys[started - 1]);
-        if (!res->next_start_after)
-            rc = ETL_ENOMEM;
-    }
-    return rc;
-}
-
 /* Collect up to BATCH_SIZE PDF keys after start_after. *cursor is the last
  * listed key consumed (a PDF or a skipped non-PDF), *more whether the
  * listing goes on after it. */

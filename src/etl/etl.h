@@ -58,11 +58,6 @@ void etl_ctx_set_hooks(struct etl_ctx *c, etl_progress_fn progress,
 int etl_run_batch(struct etl_ctx *c, int64_t batch_id, const char *start_after,
                   struct etl_batch_result *res);
 
-/* Process exactly these source keys as batch batch_id (Distributed Map,
- * S3 notifications). Keys are object keys in the source store. */
-int etl_run_keys(struct etl_ctx *c, int64_t batch_id, const char *const *keys,
-                 size_t n, struct etl_batch_result *res);
-
 /* Count the PDFs after start_after in the whole listing (for progress
  * display); gives up with ETL_ECANCELED once *stop is set. Thread-safe
  * against a running batch. */
