@@ -48,6 +48,8 @@ struct size_count {
     long n;
 };
 
+enum render { RENDER_CLIP, RENDER_UNION, RENDER_PAGE };
+
 struct floor_run {
     char **paths;
     size_t npaths;
@@ -56,6 +58,7 @@ struct floor_run {
     fz_irect boxes[MAX_BOXES];
     size_t nboxes;
     bool use_etl;
+    enum render render;
 
     fz_context *base;
     pthread_mutex_t locks[FZ_LOCK_MAX];
@@ -111,6 +114,46 @@ static void add_size(struct floor_thread *t, int w, int h, long n)
         t->sizes[t->nsizes++] = (struct size_count){w, h, n};
 }
 
+static fz_irect irect_union(fz_irect a, fz_irect b)
+{
+    if (fz_is_empty_irect(a))
+        return b;
+    if (fz_is_empty_irect(b))
+        return a;
+    return (fz_irect){a.x0 < b.x0 ? a.x0 : b.x0, a.y0 < b.y0 ? a.y0 : b.y0,
+                      a.x1 > b.x1 ? a.x1 : b.x1, a.y1 > b.y1 ? a.y1 : b.y1};
+}
+
+/* One RGB render of area from the list, as mutool draw does it: white
+ * background, the draw device at identity, the list run with ctm and
+ * culled to area. */
+static fz_pixmap *draw(fz_context *ctx, fz_display_list *list, fz_matrix ctm,
+                       fz_irect area)
+{
+    fz_pixmap *pix =
+        fz_new_pixmap_with_bbox(ctx, fz_device_rgb(ctx), area, NULL, 0);
+    fz_device *dev = NULL;
+    fz_var(dev);
+    fz_try(ctx)
+    {
+        fz_clear_pixmap_with_value(ctx, pix, 0xff);
+        dev = fz_new_draw_device(ctx, fz_identity, pix);
+        fz_run_display_list(ctx, list, dev, ctm, fz_rect_from_irect(area),
+                            NULL);
+        fz_close_device(ctx, dev);
+    }
+    fz_always(ctx)
+    {
+        fz_drop_device(ctx, dev);
+    }
+    fz_catch(ctx)
+    {
+        fz_drop_pixmap(ctx, pix);
+        fz_rethrow(ctx);
+    }
+    return pix;
+}
+
 /* --mode mupdf: MuPDF calls only. Returns the number of crops rendered, or
  * -1 if the PDF failed. */
 static int work_mupdf(struct floor_thread *t, const unsigned char *data,
@@ -125,7 +168,6 @@ static int work_mupdf(struct floor_thread *t, const unsigned char *data,
     fz_buffer *out = NULL;
     fz_display_list *list = NULL;
     fz_pixmap *pix = NULL;
-    fz_device *dev = NULL;
     int crops = 0;
     fz_var(stm);
     fz_var(doc);
@@ -134,7 +176,6 @@ static int work_mupdf(struct floor_thread *t, const unsigned char *data,
     fz_var(out);
     fz_var(list);
     fz_var(pix);
-    fz_var(dev);
     fz_var(crops);
     fz_try(ctx)
     {
@@ -153,28 +194,33 @@ static int work_mupdf(struct floor_thread *t, const unsigned char *data,
         fz_matrix ctm = fz_scale(zoom, zoom);
         fz_irect full =
             fz_round_rect(fz_transform_rect(fz_bound_page(ctx, page), ctm));
+        /* --render union/page: one render of the boxes' union or of the
+         * whole page, the crops being views into it (for comparison). */
+        fz_irect once = fz_empty_irect;
+        for (size_t i = 0; i < r->nboxes; i++)
+            once = irect_union(once, fz_intersect_irect(r->boxes[i], full));
+        if (r->render == RENDER_PAGE)
+            once = full;
+        if (r->render != RENDER_CLIP && !fz_is_empty_irect(once)) {
+            pix = draw(ctx, list, ctm, once);
+            fz_drop_pixmap(ctx, pix);
+            pix = NULL;
+        }
         for (size_t i = 0; i < r->nboxes; i++) {
             fz_irect b = fz_intersect_irect(r->boxes[i], full);
             if (fz_is_empty_irect(b))
                 continue;
-            pix = fz_new_pixmap_with_bbox(ctx, fz_device_rgb(ctx), b, NULL, 0);
-            fz_clear_pixmap_with_value(ctx, pix, 0xff);
-            dev = fz_new_draw_device(ctx, fz_identity, pix);
-            fz_run_display_list(ctx, list, dev, ctm, fz_rect_from_irect(b),
-                                NULL);
-            fz_close_device(ctx, dev);
-            fz_drop_device(ctx, dev);
-            dev = NULL;
-            add_size(t, fz_pixmap_width(ctx, pix), fz_pixmap_height(ctx, pix),
-                     1);
-            fz_drop_pixmap(ctx, pix);
-            pix = NULL;
+            if (r->render == RENDER_CLIP) {
+                pix = draw(ctx, list, ctm, b);
+                fz_drop_pixmap(ctx, pix);
+                pix = NULL;
+            }
+            add_size(t, b.x1 - b.x0, b.y1 - b.y0, 1);
             crops++;
         }
     }
     fz_always(ctx)
     {
-        fz_drop_device(ctx, dev);
         fz_drop_pixmap(ctx, pix);
         fz_drop_display_list(ctx, list);
         fz_drop_buffer(ctx, out);
@@ -357,6 +403,7 @@ static void usage(void)
 {
     fputs("usage: bench_floor --src DIR [--crops '[[x0,y0,x1,y1],...]']\n"
           "       [--dpi 100] [--threads N] [--repeat N] [--mode mupdf|etl]\n"
+          "       [--render clip|union|page]\n"
           "       [--text-page 1] [--crop-page 2]\n",
           stderr);
     exit(2);
@@ -412,6 +459,12 @@ int main(int argc, char **argv)
             r.text_page = (int)parse_long(v, 1, 100000, "--text-page");
         else if (strcmp(a, "--crop-page") == 0)
             r.crop_page = (int)parse_long(v, 1, 100000, "--crop-page");
+        else if (strcmp(a, "--render") == 0 && strcmp(v, "clip") == 0)
+            r.render = RENDER_CLIP;
+        else if (strcmp(a, "--render") == 0 && strcmp(v, "union") == 0)
+            r.render = RENDER_UNION;
+        else if (strcmp(a, "--render") == 0 && strcmp(v, "page") == 0)
+            r.render = RENDER_PAGE;
         else if (strcmp(a, "--mode") == 0 && strcmp(v, "mupdf") == 0)
             r.use_etl = false;
         else if (strcmp(a, "--mode") == 0 && strcmp(v, "etl") == 0)
@@ -459,11 +512,14 @@ int main(int argc, char **argv)
             add_size(&sum, ts[i].sizes[k].w, ts[i].sizes[k].h,
                      ts[i].sizes[k].n);
     }
-    printf("{\"mode\":\"%s\",\"threads\":%u,\"pdfs\":%ld,\"crops\":%ld,"
+    static const char *const render_names[] = {"clip", "union", "page"};
+    printf("{\"mode\":\"%s\",\"render\":\"%s\",\"threads\":%u,\"pdfs\":%ld,"
+           "\"crops\":%ld,"
            "\"failed\":%ld,\"wall_s\":%.6f,\"pdfs_per_s\":%.3f,"
            "\"crop_sizes\":{",
-           r.use_etl ? "etl" : "mupdf", nthreads, sum.pdfs, sum.crops,
-           sum.failed, wall, wall > 0 ? (double)sum.pdfs / wall : 0.0);
+           r.use_etl ? "etl" : "mupdf", render_names[r.render], nthreads,
+           sum.pdfs, sum.crops, sum.failed, wall,
+           wall > 0 ? (double)sum.pdfs / wall : 0.0);
     for (size_t k = 0; k < sum.nsizes; k++)
         printf("%s\"%dx%d\":%ld", k ? "," : "", sum.sizes[k].w, sum.sizes[k].h,
                sum.sizes[k].n);

@@ -24,8 +24,8 @@ static uint64_t seed(void)
     if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s)) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        s = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^
-            (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)&ts;
+        s = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)ts.tv_sec ^
+            (uint64_t)(uintptr_t)&ts;
     }
     return s ? s : 0x853c49e6748fea9bull;
 }
@@ -39,8 +39,7 @@ static uint64_t next(uint64_t *s)
     return z ^ (z >> 31);
 }
 
-double retry_delay(const struct retry_policy *p, int failures,
-                   uint64_t *state)
+double retry_delay(const struct retry_policy *p, int failures, uint64_t *state)
 {
     static _Thread_local uint64_t tls_state;
     uint64_t *s = state ? state : &tls_state;

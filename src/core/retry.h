@@ -25,7 +25,10 @@ struct retry_policy {
 };
 
 /* The defaults of the settings table: 3 attempts, 1 s, 60 s. */
-#define RETRY_POLICY_DEFAULT {3, 1.0, 60.0}
+#define RETRY_POLICY_DEFAULT                                                   \
+    {                                                                          \
+        3, 1.0, 60.0                                                           \
+    }
 
 /* The upper bound of the wait after `failures` failed attempts (>= 1):
  * min(max_wait, initial_wait * 2^(failures-1)), never negative. */
@@ -34,8 +37,7 @@ double retry_cap(const struct retry_policy *p, int failures);
 /* A random wait in [0, retry_cap(p, failures)] seconds. *state is the
  * caller's generator state (any value; 0 is reseeded from the OS); with
  * state NULL a per-thread generator is used. Thread-safe. */
-double retry_delay(const struct retry_policy *p, int failures,
-                   uint64_t *state);
+double retry_delay(const struct retry_policy *p, int failures, uint64_t *state);
 
 /* Sleep for that many seconds (a negative or NaN value sleeps 0),
  * resuming after signals. */

@@ -74,9 +74,8 @@ static int creds_copy(const struct aws_creds *from, struct aws_creds *to)
 }
 
 /* Set creds from three strings (copied; empty token = none). */
-static int creds_set(struct aws_creds *c, const char *akid,
-                     const char *secret, const char *token,
-                     enum source src)
+static int creds_set(struct aws_creds *c, const char *akid, const char *secret,
+                     const char *token, enum source src)
 {
     struct aws_creds tmp = {(char *)akid, (char *)secret,
                             token && *token ? (char *)token : NULL, 0,
@@ -94,8 +93,8 @@ static const char *env(const char *name)
 
 static void skip_ws(const char **p, const char *end)
 {
-    while (*p < end && (**p == ' ' || **p == '\t' || **p == '\n' ||
-                        **p == '\r'))
+    while (*p < end &&
+           (**p == ' ' || **p == '\t' || **p == '\n' || **p == '\r'))
         (*p)++;
 }
 
@@ -231,8 +230,7 @@ static int json_skip_value(const char **p, const char *end, int depth)
         for (;;) {
             if (c == '{') {
                 skip_ws(p, end);
-                if (*p >= end || **p != '"' ||
-                    json_parse_string(p, end, NULL))
+                if (*p >= end || **p != '"' || json_parse_string(p, end, NULL))
                     return ETL_EINVAL;
                 skip_ws(p, end);
                 if (*p >= end || **p != ':')
@@ -261,8 +259,7 @@ static int json_skip_value(const char **p, const char *end, int depth)
     return *p > s ? 0 : ETL_EINVAL;
 }
 
-int creds_json_string(const char *json, size_t len, const char *key,
-                      char **out)
+int creds_json_string(const char *json, size_t len, const char *key, char **out)
 {
     const char *p = json, *end = json + len;
     struct buf name = BUF_INIT, val = BUF_INIT;
@@ -339,8 +336,8 @@ int creds_parse_time(const char *s, time_t *out)
     if (strcmp(rest, "Z") != 0 && strcmp(rest, "+00:00") != 0 &&
         strcmp(rest, "+0000") != 0)
         return ETL_EINVAL;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-        sec > 60 || y < 1970)
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 ||
+        y < 1970)
         return ETL_EINVAL;
     struct tm tm;
     memset(&tm, 0, sizeof(tm));
@@ -422,12 +419,16 @@ enum ini_key {
     K_COUNT
 };
 
-static const char *const ini_keys[K_COUNT] = {
-    "aws_access_key_id",  "aws_secret_access_key",
-    "aws_session_token",  "aws_security_token",
-    "region",             "role_arn",
-    "sso_start_url",      "sso_session",
-    "credential_process", "web_identity_token_file"};
+static const char *const ini_keys[K_COUNT] = {"aws_access_key_id",
+                                              "aws_secret_access_key",
+                                              "aws_session_token",
+                                              "aws_security_token",
+                                              "region",
+                                              "role_arn",
+                                              "sso_start_url",
+                                              "sso_session",
+                                              "credential_process",
+                                              "web_identity_token_file"};
 
 struct profile {
     bool found;
@@ -454,8 +455,7 @@ static char *trim(char *s, char *end)
 /* Does section header text name the profile? In the config file a
  * profile is "[profile NAME]" (or "[default]"); in the credentials file
  * it is "[NAME]". */
-static bool section_matches(const char *sec, const char *profile,
-                            bool config)
+static bool section_matches(const char *sec, const char *profile, bool config)
 {
     if (!config)
         return strcmp(sec, profile) == 0;
@@ -536,8 +536,8 @@ static const char *profile_name(bool *explicit_out)
 static int profile_load(const char *profile, struct profile *out)
 {
     struct buf cred_path = BUF_INIT, conf_path = BUF_INIT;
-    int rc = aws_file_path("AWS_SHARED_CREDENTIALS_FILE", "credentials",
-                           &cred_path);
+    int rc =
+        aws_file_path("AWS_SHARED_CREDENTIALS_FILE", "credentials", &cred_path);
     if (!rc)
         rc = ini_read(cred_path.data, profile, false, out);
     if (rc == ETL_ENOTFOUND)
@@ -657,8 +657,7 @@ out:
 static int parse_creds_json(const struct buf *body, enum source src,
                             struct aws_creds *out)
 {
-    char *akid = NULL, *secret = NULL, *token = NULL, *exp = NULL,
-         *code = NULL;
+    char *akid = NULL, *secret = NULL, *token = NULL, *exp = NULL, *code = NULL;
     int rc = creds_json_string(body->data, body->len, "AccessKeyId", &akid);
     if (!rc)
         rc = creds_json_string(body->data, body->len, "SecretAccessKey",
@@ -676,8 +675,8 @@ static int parse_creds_json(const struct buf *body, enum source src,
         goto out;
     }
     rc = creds_set(out, akid, secret, token, src);
-    if (!rc && creds_json_string(body->data, body->len, "Expiration",
-                                 &exp) == 0) {
+    if (!rc &&
+        creds_json_string(body->data, body->len, "Expiration", &exp) == 0) {
         if (creds_parse_time(exp, &out->expiration)) {
             aws_creds_release(out);
             rc = ETL_EINVAL;
@@ -873,10 +872,10 @@ static int from_imds(struct aws_creds *out)
     int rc = buf_printf(&url, "%.*s/latest/api/token", (int)eplen, ep);
     if (rc)
         goto out;
-    struct fetch f = {"PUT", url.data,
-                      {{"X-aws-ec2-metadata-token-ttl-seconds", "21600"}},
-                      1,     1000,
-                      2000,  2};
+    struct fetch f = {
+        "PUT", url.data, {{"X-aws-ec2-metadata-token-ttl-seconds", "21600"}},
+        1,     1000,     2000,
+        2};
     rc = fetch(&f, &token, &status, err, sizeof(err));
     if (!rc && (status != 200 || !token.len || strpbrk(token.data, "\r\n")))
         rc = ETL_EAUTH;

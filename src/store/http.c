@@ -309,8 +309,7 @@ static size_t on_read(char *dst, size_t size, size_t nitems, void *arg)
 static int on_seek(void *arg, curl_off_t offset, int origin)
 {
     struct xfer *x = arg;
-    if (origin != SEEK_SET || offset < 0 ||
-        (uint64_t)offset > x->req->body_len)
+    if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > x->req->body_len)
         return CURL_SEEKFUNC_CANTSEEK;
     x->read_off = (uint64_t)offset;
     return CURL_SEEKFUNC_OK;
@@ -361,8 +360,7 @@ static int map_curl(CURLcode cc, const struct xfer *x, bool *retryable)
     }
 }
 
-static int set_method(CURL *e, const struct http_request *req,
-                      struct xfer *x)
+static int set_method(CURL *e, const struct http_request *req, struct xfer *x)
 {
     const char *m = req->method ? req->method : "GET";
     bool body = req->has_body || !strcmp(m, "PUT") || !strcmp(m, "POST");
@@ -556,8 +554,7 @@ static bool unreserved(unsigned char c)
            c == '~';
 }
 
-int http_uri_encode(struct buf *out, const char *s, size_t n,
-                    bool keep_slash)
+int http_uri_encode(struct buf *out, const char *s, size_t n, bool keep_slash)
 {
     static const char hex[] = "0123456789ABCDEF";
     int rc = buf_grow(out, n);

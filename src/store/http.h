@@ -109,8 +109,7 @@ bool http_client_last_retryable(const struct http_client *c);
 /* Percent-encoding per RFC 3986 as AWS uses it: every byte except
  * A-Z a-z 0-9 - . _ ~ becomes %XX (upper-case hex); '/' is kept when
  * keep_slash. Appends to out. */
-int http_uri_encode(struct buf *out, const char *s, size_t n,
-                    bool keep_slash);
+int http_uri_encode(struct buf *out, const char *s, size_t n, bool keep_slash);
 /* Decode %XX escapes (and '+' as a space when plus_is_space) into out.
  * A '%' not followed by two hex digits is kept as is. */
 int http_uri_decode(struct buf *out, const char *s, size_t n,

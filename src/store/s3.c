@@ -42,17 +42,17 @@
 #include "store/store_int.h"
 
 #define LIST_PAGE_MAX 1000
-#define LIST_BODY_MAX (16u << 20)  /* a page of 1000 keys is ~0.5 MB */
-#define CONNECT_MS 10000L          /* TCP + TLS connect */
-#define STALL_S 15L                /* no byte for this long: abort */
-#define BASE_TIMEOUT_MS 60000L     /* overall cap of a small request */
-#define MIN_RATE (256L * 1024)     /* bytes/s assumed for the cap */
-#define LIMITER_MAX 1024           /* requests in flight, before throttling */
+#define LIST_BODY_MAX (16u << 20) /* a page of 1000 keys is ~0.5 MB */
+#define CONNECT_MS 10000L         /* TCP + TLS connect */
+#define STALL_S 15L               /* no byte for this long: abort */
+#define BASE_TIMEOUT_MS 60000L    /* overall cap of a small request */
+#define MIN_RATE (256L * 1024)    /* bytes/s assumed for the cap */
+#define LIMITER_MAX 1024          /* requests in flight, before throttling */
 
 struct s3_store {
     struct store base; /* first: a struct store * is a struct s3_store * */
     char *bucket;
-    char *name;        /* "s3://bucket/" */
+    char *name; /* "s3://bucket/" */
     char *region;
     char *origin;      /* "https://host[:port]", no trailing slash */
     char *host;        /* Host header, as signed */
@@ -119,8 +119,8 @@ static int parse_endpoint(const char *var, const char *url, char **origin,
     else
         return config_error(var, url, accepted);
     for (const char *p = url; *p; p++)
-        if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '?' ||
-            *p == '#' || *p == '@' || *p == '\\')
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '?' || *p == '#' ||
+            *p == '@' || *p == '\\')
             return config_error(var, url, accepted);
     const char *h = url + slen;
     size_t hlen = strcspn(h, "/");
@@ -201,9 +201,8 @@ static int configure(struct s3_store *s)
         if (!rc)
             rc = buf_printf(&prefix, "%s/%s", base, s->bucket);
     } else {
-        const char *dom = strncmp(s->region, "cn-", 3) == 0
-                              ? "amazonaws.com.cn"
-                              : "amazonaws.com";
+        const char *dom = strncmp(s->region, "cn-", 3) == 0 ? "amazonaws.com.cn"
+                                                            : "amazonaws.com";
         struct buf host = BUF_INIT;
         if (strchr(s->bucket, '.')) {
             rc = buf_printf(&host, "s3.%s.%s", s->region, dom);
@@ -275,7 +274,7 @@ static int configure(struct s3_store *s)
 /* ---- One request, with retries ---------------------------------------- */
 
 struct s3_req {
-    const char *op;  /* "ListObjectsV2", "GetObject", ... for logs */
+    const char *op; /* "ListObjectsV2", "GetObject", ... for logs */
     const char *method;
     const char *key; /* object key, or NULL for the bucket */
     const char *query;
@@ -288,11 +287,11 @@ struct s3_req {
     /* Extra signed headers (Content-Type, Content-MD5, ...). */
     struct http_header extra[8];
     size_t n_extra;
-    size_t max_body;   /* 2xx body cap (GET) */
-    long timeout_ms;   /* overall cap */
-    bool xml_result;   /* a 2xx body is XML that may be an <Error> */
-    bool object_data;  /* GET: a 200 without ETag holding <Error> */
-    bool if_absent;    /* 412 means "exists" */
+    size_t max_body;  /* 2xx body cap (GET) */
+    long timeout_ms;  /* overall cap */
+    bool xml_result;  /* a 2xx body is XML that may be an <Error> */
+    bool object_data; /* GET: a 200 without ETag holding <Error> */
+    bool if_absent;   /* 412 means "exists" */
     /* Checks a 2xx body (e.g. parses a listing); ETL_EHTTP makes the
      * response a retryable server error. NULL: any body is fine. */
     int (*validate)(const struct buf *body, void *arg);
@@ -365,16 +364,14 @@ static int attempt_once(struct s3_store *s, const struct s3_req *r,
     h[n++] = (struct http_header){"x-amz-date", amz_date};
     h[n++] = (struct http_header){"x-amz-content-sha256", r->payload_hash};
     if (cr.session_token)
-        h[n++] = (struct http_header){"x-amz-security-token",
-                                      cr.session_token};
+        h[n++] = (struct http_header){"x-amz-security-token", cr.session_token};
     if (s->expected_owner)
         h[n++] = (struct http_header){"x-amz-expected-bucket-owner",
                                       s->expected_owner};
     for (size_t i = 0; i < r->n_extra && n < 15; i++)
         h[n++] = r->extra[i];
-    struct sigv4_request sr = {r->method, path.data, r->query,  h,
-                               n,         r->payload_hash,      amz_date,
-                               s->region, "s3",      0};
+    struct sigv4_request sr = {r->method,       path.data, r->query,  h,    n,
+                               r->payload_hash, amz_date,  s->region, "s3", 0};
     struct sigv4_creds sc = {cr.access_key_id, cr.secret_access_key,
                              cr.session_token};
     rc = sigv4_authorization(&sr, &sc, &authz, NULL);
@@ -479,8 +476,7 @@ static int s3_call(struct s3_store *s, const struct s3_req *r,
         if (rc) {
             /* Before sending (credentials, signing) nothing is retried;
              * in transit, what the HTTP client says may pass. */
-            retry = sent && rc != ETL_ETOOBIG &&
-                    http_client_last_retryable(hc);
+            retry = sent && rc != ETL_ETOOBIG && http_client_last_retryable(hc);
             if (retry) {
                 outcome = RETRY_FAILED;
                 res->transport_failed_before = true;
@@ -488,8 +484,7 @@ static int s3_call(struct s3_store *s, const struct s3_req *r,
             snprintf(res->err.code, sizeof(res->err.code), "%s",
                      etl_errname(rc));
             snprintf(res->err.message, sizeof(res->err.message), "%s",
-                     sent && resp->error[0] ? resp->error
-                                            : etl_strerror(rc));
+                     sent && resp->error[0] ? resp->error : etl_strerror(rc));
         } else if (resp->status >= 200 && resp->status < 300) {
             const struct buf *b = resp->body;
             char etag[8];
@@ -504,16 +499,14 @@ static int s3_call(struct s3_store *s, const struct s3_req *r,
                  * a server error whatever the status says. */
                 rc = throttle_code(&res->err) ? ETL_ETHROTTLED : ETL_EHTTP;
                 retry = true;
-                outcome = rc == ETL_ETHROTTLED ? RETRY_THROTTLED
-                                               : RETRY_FAILED;
+                outcome = rc == ETL_ETHROTTLED ? RETRY_THROTTLED : RETRY_FAILED;
             } else if (r->validate && b) {
                 rc = r->validate(b, r->validate_arg);
                 if (rc == ETL_EHTTP) {
                     snprintf(res->err.code, sizeof(res->err.code),
                              "MalformedResponse");
                     snprintf(res->err.message, sizeof(res->err.message),
-                             "%zu bytes that are not a valid response",
-                             b->len);
+                             "%zu bytes that are not a valid response", b->len);
                     retry = true;
                     outcome = RETRY_FAILED;
                 }
@@ -546,9 +539,8 @@ static int s3_call(struct s3_store *s, const struct s3_req *r,
         if (!retry || !retry_more(&s->retry, res->attempts))
             break;
         double wait = retry_delay(&s->retry, res->attempts, NULL);
-        LOGF(LOG_WARN, "s3_retry", LF_S("op", r->op),
-             LF_S("bucket", s->bucket), LF_S("key", r->key ? r->key : ""),
-             LF_I("attempt", res->attempts),
+        LOGF(LOG_WARN, "s3_retry", LF_S("op", r->op), LF_S("bucket", s->bucket),
+             LF_S("key", r->key ? r->key : ""), LF_I("attempt", res->attempts),
              LF_I("http_status", res->status), LF_S("code", res->err.code),
              LF_S("error", etl_errname(rc)), LF_D("wait_s", wait),
              LF_I("in_flight_limit", retry_limiter_limit(&s->limiter)));
@@ -557,10 +549,10 @@ static int s3_call(struct s3_store *s, const struct s3_req *r,
     /* 404 and 412 are answers the caller expects, not failures to shout
      * about. */
     bool quiet = rc == ETL_ENOTFOUND || rc == ETL_EEXIST;
-    LOGF(quiet ? LOG_DEBUG : LOG_ERROR, "s3_request_failed",
-         LF_S("op", r->op), LF_S("bucket", s->bucket),
-         LF_S("key", r->key ? r->key : ""), LF_I("http_status", res->status),
-         LF_S("code", res->err.code), LF_S("message", res->err.message),
+    LOGF(quiet ? LOG_DEBUG : LOG_ERROR, "s3_request_failed", LF_S("op", r->op),
+         LF_S("bucket", s->bucket), LF_S("key", r->key ? r->key : ""),
+         LF_I("http_status", res->status), LF_S("code", res->err.code),
+         LF_S("message", res->err.message),
          LF_S("request_id", res->err.request_id),
          LF_I("attempts", res->attempts), LF_S("error", etl_errname(rc)));
     if (res->status)
@@ -659,7 +651,7 @@ static int s3_list(struct store *st, const char *prefix,
     memset(&page, 0, sizeof(page));
     for (;;) {
         size_t left = max_keys - out->n;
-        size_t want = max_keys == 0 ? 1
+        size_t want = max_keys == 0          ? 1
                       : left > LIST_PAGE_MAX ? LIST_PAGE_MAX
                                              : left;
         rc = list_page(s, prefix, start_after, token, want, &page);
@@ -812,8 +804,8 @@ static int digest_fd(int fd, uint64_t size, struct digests *d)
         goto out;
     }
     while (off < size) {
-        size_t want = size - off < sizeof(buf) ? (size_t)(size - off)
-                                               : sizeof(buf);
+        size_t want =
+            size - off < sizeof(buf) ? (size_t)(size - off) : sizeof(buf);
         ssize_t n = pread(fd, buf, want, (off_t)off);
         if (n < 0 && errno == EINTR)
             continue;
@@ -858,8 +850,8 @@ static bool is_our_object(struct s3_store *s, const char *key,
     return n == 32 && strcasecmp(e, d->md5_hex) == 0;
 }
 
-static int do_put(struct s3_store *s, const char *key, const void *data,
-                  int fd, uint64_t len, const struct digests *d,
+static int do_put(struct s3_store *s, const char *key, const void *data, int fd,
+                  uint64_t len, const struct digests *d,
                   const char *content_type, unsigned flags)
 {
     struct http_response resp;

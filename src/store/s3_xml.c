@@ -133,8 +133,7 @@ static void on_start(void *arg, const XML_Char *name, const XML_Char **atts)
         free(c->etag);
         c->key = c->etag = NULL;
     }
-    c->capture = e != E_OTHER && e != E_LIST && e != E_ERROR &&
-                 e != E_CONTENTS;
+    c->capture = e != E_OTHER && e != E_LIST && e != E_ERROR && e != E_CONTENTS;
     buf_reset(&c->text);
 }
 

@@ -370,8 +370,8 @@ static int hmac(const void *key, size_t klen, const void *data, size_t dlen,
     return 0;
 }
 
-static int derive_key(const char *secret, const char *date,
-                      const char *region, const char *service,
+static int derive_key(const char *secret, const char *date, const char *region,
+                      const char *service,
                       unsigned char out[SHA256_DIGEST_LENGTH])
 {
     struct buf k = BUF_INIT;
@@ -392,8 +392,8 @@ static int derive_key(const char *secret, const char *date,
     return rc;
 }
 
-static int signing_key(const char *secret, const char *date,
-                       const char *region, const char *service,
+static int signing_key(const char *secret, const char *date, const char *region,
+                       const char *service,
                        unsigned char out[SHA256_DIGEST_LENGTH])
 {
     unsigned char fp[SHA256_DIGEST_LENGTH];

@@ -116,13 +116,10 @@ static void serve_one(int c)
         respond(c, ttl[0] ? 200 : 400, "imds-session-token");
     } else if (!strcmp(path, "/latest/meta-data/iam/security-credentials/")) {
         atomic_fetch_add(&srv.role_hits, 1);
-        snprintf(srv.last_imds_token, sizeof(srv.last_imds_token), "%s",
-                 tok);
-        respond(c, strcmp(tok, "imds-session-token") ? 401 : 200,
-                "ecg-role\n");
-    } else if (!strcmp(path,
-                       "/latest/meta-data/iam/security-credentials/"
-                       "ecg-role")) {
+        snprintf(srv.last_imds_token, sizeof(srv.last_imds_token), "%s", tok);
+        respond(c, strcmp(tok, "imds-session-token") ? 401 : 200, "ecg-role\n");
+    } else if (!strcmp(path, "/latest/meta-data/iam/security-credentials/"
+                             "ecg-role")) {
         atomic_fetch_add(&srv.role_creds_hits, 1);
         respond(c, strcmp(tok, "imds-session-token") ? 401 : srv.creds_status,
                 srv.creds_body);
@@ -526,16 +523,23 @@ TEST(json)
     CHECK_EQ_INT(creds_json_string(doc, strlen(doc), "Token", &v), 0);
     CHECK_EQ_STR(v, "a\"b\\c/d\xc3\xa9\xf0\x9f\x98\x80\n");
     free(v);
-    CHECK_EQ_INT(creds_json_string(doc, strlen(doc), "num", &v),
-                 ETL_ENOTFOUND);
+    CHECK_EQ_INT(creds_json_string(doc, strlen(doc), "num", &v), ETL_ENOTFOUND);
     CHECK_EQ_INT(creds_json_string(doc, strlen(doc), "x", &v), ETL_ENOTFOUND);
     CHECK_EQ_INT(creds_json_string("{}", 2, "x", &v), ETL_ENOTFOUND);
     static const char *const bad[] = {
-        "", "[]", "{", "{\"a\"}", "{\"a\": \"x}", "{\"a\": \"\\u0000\"}",
-        "{\"a\": \"\\ud800\"}", "{\"a\": \"\\q\"}", "{\"a\": 1,}",
-        "{\"a\": \"\x01\"}", "{\"k\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
-                             "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]], \"a\":"
-                             " \"b\"}"};
+        "",
+        "[]",
+        "{",
+        "{\"a\"}",
+        "{\"a\": \"x}",
+        "{\"a\": \"\\u0000\"}",
+        "{\"a\": \"\\ud800\"}",
+        "{\"a\": \"\\q\"}",
+        "{\"a\": 1,}",
+        "{\"a\": \"\x01\"}",
+        "{\"k\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+        "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]], \"a\":"
+        " \"b\"}"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         int rc = creds_json_string(bad[i], strlen(bad[i]), "a", &v);
         if (rc != ETL_EINVAL)
@@ -560,8 +564,7 @@ TEST(times)
     CHECK(t == 1369353600);
     CHECK_EQ_INT(creds_parse_time("2013-05-24T00:00:00+00:00", &t), 0);
     CHECK_EQ_INT(creds_parse_time("2013-05-24T00:00:00", &t), ETL_EINVAL);
-    CHECK_EQ_INT(creds_parse_time("2013-05-24T00:00:00+02:00", &t),
-                 ETL_EINVAL);
+    CHECK_EQ_INT(creds_parse_time("2013-05-24T00:00:00+02:00", &t), ETL_EINVAL);
     CHECK_EQ_INT(creds_parse_time("2013-13-24T00:00:00Z", &t), ETL_EINVAL);
     CHECK_EQ_INT(creds_parse_time("soon", &t), ETL_EINVAL);
 }
@@ -580,7 +583,7 @@ static void check_log_clean(const char *path)
     while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
         buf_add(&text, tmp, n);
     fclose(f);
-    CHECK(text.len > 0);                                /* it did log */
+    CHECK(text.len > 0);                                 /* it did log */
     CHECK(strstr(text.data, "aws_credentials") != NULL); /* ... this */
     CHECK(strstr(text.data, SECRET) == NULL);
     CHECK(strstr(text.data, "zSECRETz") == NULL);

@@ -52,12 +52,10 @@ TEST(aws_listing)
         /* An Owner/DisplayName "Key" is not the object's key. */
         CHECK_EQ_STR(p.items[1].key, "happyface.jpg.v2");
         CHECK_EQ_INT(p.items[1].size, 1111);
-        CHECK_EQ_STR(p.items[1].etag,
-                     "\"becf17f89c30367a9a44495d62ed521a-1\"");
+        CHECK_EQ_STR(p.items[1].etag, "\"becf17f89c30367a9a44495d62ed521a-1\"");
     }
     CHECK(p.truncated);
-    CHECK_EQ_STR(p.next_token,
-                 "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=");
+    CHECK_EQ_STR(p.next_token, "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=");
     CHECK(!p.url_encoded);
     s3_list_page_release(&p);
 }
@@ -242,8 +240,7 @@ TEST(a_full_page)
     for (size_t i = 0; ok && i < p.n; i++) {
         char want[64];
         snprintf(want, sizeof(want), "pdfs/deep/er/%06zu.pdf", i);
-        ok = !strcmp(p.items[i].key, want) &&
-             p.items[i].size == (int64_t)i * 7;
+        ok = !strcmp(p.items[i].key, want) && p.items[i].size == (int64_t)i * 7;
     }
     CHECK(ok);
     s3_list_page_release(&p);

@@ -337,8 +337,8 @@ TEST(canonical_query_is_stable)
     buf_addstr(&q, "&start-after=");
     http_uri_encode(&q, "pdfs/x y.pdf", 12, false);
     struct http_header h[] = {{"host", "s3.amazonaws.com"}};
-    struct sigv4_request r = {"GET", "/b/",     q.data,  h,    1,
-                              "x",   "20240101T000000Z", "r", "s3", 0};
+    struct sigv4_request r = {
+        "GET", "/b/", q.data, h, 1, "x", "20240101T000000Z", "r", "s3", 0};
     CHECK_EQ_INT(sigv4_canonical_request(&r, &creq, NULL), 0);
     const char *line = strchr(strchr(creq.data, '\n') + 1, '\n') + 1;
     CHECK(strncmp(line, q.data, q.len) == 0 && line[q.len] == '\n');
@@ -355,9 +355,11 @@ TEST(canonical_query_is_stable)
 
 TEST(signing_key_cache_tracks_the_secret)
 {
-    struct http_header h[] = {{"host", "h"}, {"x-amz-date", "20240101T000000Z"}};
-    struct sigv4_request r = {"GET", "/", "",   h,    2, SIGV4_EMPTY_SHA256,
-                              "20240101T000000Z", "eu-west-1", "s3", 0};
+    struct http_header h[] = {{"host", "h"},
+                              {"x-amz-date", "20240101T000000Z"}};
+    struct sigv4_request r = {
+        "GET",       "/",  "", h, 2, SIGV4_EMPTY_SHA256, "20240101T000000Z",
+        "eu-west-1", "s3", 0};
     struct sigv4_creds a = {"AKID", "secret-one", NULL};
     struct sigv4_creds b = {"AKID", "secret-two", NULL};
     char s1[65], s2[65], s3[65];
@@ -385,8 +387,9 @@ TEST(malformed_requests_are_refused)
 {
     struct http_header bad_name[] = {{"Bad Name", "v"}};
     struct http_header ok[] = {{"host", "h"}};
-    struct sigv4_request r = {"GET", "/", "", bad_name, 1, "x",
-                              "20240101T000000Z", "us-east-1", "s3", 0};
+    struct sigv4_request r = {
+        "GET",       "/",  "", bad_name, 1, "x", "20240101T000000Z",
+        "us-east-1", "s3", 0};
     struct sigv4_creds c = {"AKID", "s", NULL};
     struct buf x = BUF_INIT;
     CHECK_EQ_INT(sigv4_authorization(&r, &c, &x, NULL), -2);
