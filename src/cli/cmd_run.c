@@ -13,6 +13,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "etl/etl.h"
+#include "store/storage.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -162,8 +163,12 @@ int cmd_run(int argc, char **argv)
         struct etl_batch_result res;
         rc = etl_run_batch(ctx, batch_id, after, &res);
         if (rc) {
-            fprintf(stderr, "bpecg-etl run: batch %lld failed: %s\n",
-                    (long long)batch_id, etl_strerror(rc));
+            /* The listing and the Parquet put run on this thread, so the
+             * store's detail (e.g. the S3 error code) is still here. */
+            const char *detail = store_last_error();
+            fprintf(stderr, "bpecg-etl run: batch %lld failed: %s%s%s\n",
+                    (long long)batch_id, etl_strerror(rc), *detail ? ": " : "",
+                    detail);
             status = EXIT_RUN_ERROR;
             etl_batch_result_release(&res);
             break;

@@ -20,10 +20,9 @@
  * flight (AIMD), which recovers as requests succeed. */
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/md5.h>
 #include <openssl/sha.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -399,7 +398,7 @@ static int attempt_once(struct s3_store *s, const struct s3_req *r,
 out:
     aws_creds_release(&cr);
     if (authz.len)
-        memset(authz.data, 0, authz.len);
+        OPENSSL_cleanse(authz.data, authz.len);
     buf_release(&path);
     buf_release(&url);
     buf_release(&authz);
@@ -546,19 +545,30 @@ static int s3_call(struct s3_store *s, const struct s3_req *r,
              LF_I("in_flight_limit", retry_limiter_limit(&s->limiter)));
         retry_sleep(wait);
     }
-    /* 404 and 412 are answers the caller expects, not failures to shout
-     * about. */
-    bool quiet = rc == ETL_ENOTFOUND || rc == ETL_EEXIST;
+    /* 404, 412 and "too large" are answers the caller expects, not
+     * failures to shout about. */
+    bool quiet = rc == ETL_ENOTFOUND || rc == ETL_EEXIST || rc == ETL_ETOOBIG;
+    /* A bucket in another region answers 301 or 400 with its region. */
+    char region[48] = "";
+    if (res->status)
+        http_response_header(resp, "x-amz-bucket-region", region,
+                             sizeof(region));
+    bool wrong_region = region[0] && strcmp(region, s->region) != 0;
     LOGF(quiet ? LOG_DEBUG : LOG_ERROR, "s3_request_failed", LF_S("op", r->op),
          LF_S("bucket", s->bucket), LF_S("key", r->key ? r->key : ""),
          LF_I("http_status", res->status), LF_S("code", res->err.code),
          LF_S("message", res->err.message),
          LF_S("request_id", res->err.request_id),
+         LF_S("bucket_region", wrong_region ? region : ""),
          LF_I("attempts", res->attempts), LF_S("error", etl_errname(rc)));
     if (res->status)
-        store_error_set("%s s3://%s/%s: HTTP %ld %s%s%s", r->op, s->bucket,
-                        r->key ? r->key : "", res->status, res->err.code,
-                        res->err.message[0] ? ": " : "", res->err.message);
+        store_error_set("%s s3://%s/%s: HTTP %ld %s%s%s%s%s%s", r->op,
+                        s->bucket, r->key ? r->key : "", res->status,
+                        res->err.code, res->err.message[0] ? ": " : "",
+                        res->err.message,
+                        wrong_region ? " (the bucket is in " : "",
+                        wrong_region ? region : "",
+                        wrong_region ? ": set AWS_REGION)" : "");
     else
         store_error_set("%s s3://%s/%s: %s", r->op, s->bucket,
                         r->key ? r->key : "", res->err.message);
