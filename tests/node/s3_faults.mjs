@@ -26,8 +26,12 @@
 //             (InternalError), as S3 may do for some operations; only
 //             applied to listings: a GetObject's 200 body is the object
 //
+// Which kind: drawn at random, or with `cycle` the next one in `kinds` that
+// applies to the request (so a few faults already cover every kind). The
+// seeded PRNG decides which requests fail: one draw per request, in arrival
+// order, so a run with a fixed number of requests fails the same number.
 // `only` (a function of {method, path, query}) restricts faults to some
-// requests. Stats count requests, TCP connections, faults per kind, the
+// requests; `limit` stops injecting after that many faults. Stats count requests, TCP connections, faults per kind, the
 // requests in flight at most, and keep a log of {method, path, kind,
 // status}.
 import http from 'node:http';
@@ -58,6 +62,8 @@ const isListing = (method, path) => method === 'GET' && /^\/[^/?]+\/?$/.test(pat
  * @param {string[]} [o.kinds] fault kinds to draw from
  * @param {number} [o.seed]
  * @param {number} [o.stallMs] how long a stall lasts at most
+ * @param {boolean} [o.cycle] take kinds in turn instead of at random
+ * @param {number} [o.limit] inject at most this many faults
  * @param {(r: {method: string, path: string, query: string}) => boolean} [o.only]
  */
 export async function startFaultProxy(o) {
@@ -67,6 +73,7 @@ export async function startFaultProxy(o) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256, timeout: 10000 });
   let cfg;
   let rand;
+  let next; // position in kinds when cycling
   const stalled = new Set();
   let stats;
 
@@ -80,7 +87,10 @@ export async function startFaultProxy(o) {
       kinds: opts.kinds ?? FAULT_KINDS,
       stallMs: opts.stallMs ?? 30000,
       only: opts.only ?? null,
+      cycle: opts.cycle ?? false,
+      limit: opts.limit ?? Infinity,
     };
+    next = 0;
     for (const k of cfg.kinds) if (!FAULT_KINDS.includes(k)) throw new Error(`unknown fault kind ${k}`);
     rand = prng(opts.seed ?? 1);
   }
@@ -93,12 +103,24 @@ export async function startFaultProxy(o) {
     if (cfg.mode !== 'faults') return 'pass';
     const qi = req.url.indexOf('?');
     if (cfg.only && !cfg.only({ method: req.method, path, query: qi < 0 ? '' : req.url.slice(qi + 1) })) return 'pass';
+    if (stats.faults >= cfg.limit) return 'pass';
     if (rand() >= cfg.rate) return 'pass';
-    const usable = cfg.kinds.filter((k) => {
+    const applies = (k) => {
       if (k === 'error200') return isListing(req.method, path);
       if (k === 'stallbody') return req.method === 'GET';
       return true;
-    });
+    };
+    if (cfg.cycle) {
+      for (let i = 0; i < cfg.kinds.length; i++) {
+        const k = cfg.kinds[(next + i) % cfg.kinds.length];
+        if (applies(k)) {
+          next = (next + i + 1) % cfg.kinds.length;
+          return k;
+        }
+      }
+      return 'pass';
+    }
+    const usable = cfg.kinds.filter(applies);
     if (!usable.length) return 'pass';
     return usable[Math.floor(rand() * usable.length)];
   }

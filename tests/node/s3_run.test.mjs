@@ -2,9 +2,14 @@
 // to s3rver (behind the SigV4-verifying proxy and the fault proxy, see
 // s3_fixture.mjs); `bpecg-etl run --source s3://... --dest s3://...`; every
 // image and Parquet file read back with the JS SDK, an independent client,
-// and compared with a local-directory run of the same PDFs.
+// and compared with a local-directory run of the same PDFs. Then: awkward
+// keys, listings past 1000 keys, resuming with --start-after, refused
+// signatures, SSE and bucket-owner headers, injected faults (retried to the
+// same outputs), stalls, and credentials from shared files, a container
+// endpoint (with refresh) and IMDSv2 served on 127.0.0.1.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
@@ -16,11 +21,20 @@ const BUILD = process.env.BPECG_BUILD_DIR;
 const BIN = path.join(BUILD || '', 'bpecg-etl');
 const work = tempDir('bpecg-s3run-');
 
+// Temporary credentials the verifier accepts, each only with its token.
+const TEMP_CREDS = {
+  ASIAPROFILEKEY: { secret: 'profile-secret-3f9a', token: 'profile-token-77c1' },
+  ASIACONTAINER1: { secret: 'container-secret-1-b2e4', token: 'container-token-1-9d0e' },
+  ASIACONTAINER2: { secret: 'container-secret-2-c6a7', token: 'container-token-2-1f3b' },
+  ASIAIMDSROLEKEY: { secret: 'imds-secret-5e8d', token: 'imds-token-value-4a2c' },
+};
+
 let s3;
 before(async () => {
   assert.ok(BUILD && fs.existsSync(BIN), `no bpecg-etl under BPECG_BUILD_DIR=${BUILD}`);
   s3 = await startS3({
-    buckets: ['src', 'dst', 'again', 'seed-out', 'keys', 'keys-out', 'many', 'many-out', 'resume-out', 'auth-out', 'sse-out', 'clean-out', 'faults-out', 'slow-out', 'big-out'],
+    buckets: ['src', 'dst', 'again', 'seed-out', 'keys', 'keys-out', 'many', 'many-out', 'resume-out', 'auth-out', 'sse-out', 'clean-out', 'faults-out', 'slow-out', 'big-out', 'creds-out'],
+    credentials: Object.fromEntries(Object.entries(TEMP_CREDS).map(([id, c]) => [id, { secret: c.secret, token: c.token }])),
   });
 });
 after(async () => {
@@ -202,7 +216,8 @@ describe('run from s3://src/pdfs/ to s3://dst/', () => {
     }
   });
 
-  test('connections are kept alive: at most one per worker and thread', () => {
+  test('connections are kept alive: at most one per worker and thread', (t) => {
+    t.diagnostic(`${reqs} requests (${(reqs / pdfKeys.length).toFixed(2)} per PDF) on ${conns} connections`);
     // 21 GETs, 17 image PUTs, 1 Parquet PUT, at least 1 listing.
     assert.ok(reqs >= 40, `${reqs} requests`);
     assert.ok(conns <= CONCURRENCY + 2, `${conns} TCP connections for ${reqs} requests`);
@@ -423,32 +438,243 @@ describe('fault injection', () => {
   });
   after(() => s3.faults.setMode('pass'));
 
-  test('20% of requests failing in every way: the run completes, outputs equal a clean run', async () => {
-    s3.faults.setMode('faults', { rate: 0.2, seed: 7, stallMs: 20000 });
+  test('20% of requests failing in every way: the run completes, outputs equal a clean run', async (t) => {
+    s3.faults.setMode('faults', { rate: 0.2, seed: 7, stallMs: 20000, cycle: true });
     s3.faults.reset();
     const r = await etl(['run', '--source', 's3://src/pdfs/', '--dest', 's3://faults-out/'], RETRY, 240000);
     const st = s3.faults.stats();
     s3.faults.setMode('pass');
+    t.diagnostic(`${r.ms} ms, ${st.requests} requests, ${st.faults} faults ${JSON.stringify(st.byKind)}, ${st.connections} connections`);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /^21 PDFs in 1 batches: 17 success, 1 partial, 3 failed/m);
     assert.ok(st.faults >= 6, `only ${st.faults} faults in ${st.requests} requests`);
-    assert.ok(Object.keys(st.byKind).length >= 4, JSON.stringify(st.byKind));
+    for (const k of ['slowdown', 'internal', 'reset', 'stall', 'truncate']) assert.ok(st.byKind[k] >= 1, `no ${k}: ${JSON.stringify(st.byKind)}`);
     const out = await readS3Outputs('faults-out', 'faults');
     assertOneRowEach(out.rows, pdfKeys, 'under faults');
     assertSameImages(out.images, clean.images, 'faults vs clean');
     assert.deepEqual(stable(out.rows, { keepEtag: true }), stable(clean.rows, { keepEtag: true }));
   });
 
-  test('throttled (35% SlowDown): the run slows down and finishes', async () => {
+  // Each kind on its own, on the first requests it applies to: retried,
+  // and the outputs are the clean run's.
+  const LISTING = ({ method, path }) => method === 'GET' && /^\/[^/]+\/?$/.test(path);
+  const GET_OBJECT = ({ method, path }) => method === 'GET' && /^\/[^/]+\/./.test(path);
+  const PUT = ({ method }) => method === 'PUT';
+  const single = [
+    ['error200', LISTING, 'a listing answered 200 with an <Error> body'],
+    ['truncate', GET_OBJECT, 'a PDF download cut short'],
+    ['truncate', PUT, 'the answer to a PUT lost after the object was stored'],
+    ['reset', PUT, 'a PUT whose connection is reset'],
+    ['internal', LISTING, 'a listing answered 500 InternalError'],
+  ];
+  for (const [kind, only, what] of single) {
+    test(`${what}: retried, same outputs`, async () => {
+      s3.faults.setMode('faults', { rate: 1, kinds: [kind], only, limit: 2 });
+      s3.faults.reset();
+      const r = await etl(['run', '--source', 's3://src/pdfs/', '--dest', 's3://faults-out/'], RETRY);
+      const st = s3.faults.stats();
+      s3.faults.setMode('pass');
+      assert.equal(st.byKind[kind], 2, JSON.stringify(st.byKind));
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      const out = await readS3Outputs('faults-out', `single-${kind}`);
+      assertOneRowEach(out.rows, pdfKeys, what);
+      assertSameImages(out.images, clean.images, what);
+      assert.deepEqual(stable(out.rows, { keepEtag: true }), stable(clean.rows, { keepEtag: true }));
+    });
+  }
+
+  test('throttled (35% SlowDown): the run slows down and finishes', async (t) => {
     s3.faults.setMode('faults', { rate: 0.35, seed: 11, kinds: ['slowdown'] });
     s3.faults.reset();
     const r = await etl(['run', '--source', 's3://src/pdfs/', '--dest', 's3://slow-out/'], { ...RETRY, RETRY_MAX_ATTEMPTS: '14', CONCURRENCY: '8' });
     const st = s3.faults.stats();
     s3.faults.setMode('pass');
+    t.diagnostic(`${r.ms} ms, ${st.requests} requests, ${st.byKind.slowdown} SlowDown, at most ${st.maxInFlight} in flight`);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.ok(st.byKind.slowdown >= 10, JSON.stringify(st.byKind));
     const out = await readS3Outputs('slow-out', 'slow');
     assertOneRowEach(out.rows, pdfKeys, 'throttled');
     assertSameImages(out.images, clean.images, 'throttled vs clean');
+  });
+
+  test('a server that accepts the request and never answers: the run ends on its own', async () => {
+    s3.faults.setMode('faults', { rate: 1, kinds: ['stall'], stallMs: 90000 });
+    s3.faults.reset();
+    const r = await etl(['run', '--source', 's3://src/pdfs/', '--dest', 's3://faults-out/'], { RETRY_MAX_ATTEMPTS: '1' });
+    s3.faults.setMode('pass');
+    assert.equal(r.code, 3, r.stdout + r.stderr);
+    assert.match(r.stderr, /timed_out|timed out/);
+    // Well before the proxy would have let go of the request.
+    assert.ok(r.ms < 45000, `took ${r.ms} ms`);
+  });
+});
+
+describe('credentials from the standard chain (no keys in the environment)', () => {
+  // A small HTTP server on 127.0.0.1 for credential endpoints.
+  async function serve(handler) {
+    const hits = [];
+    const server = http.createServer((req, res) => {
+      hits.push({ method: req.method, url: req.url, headers: req.headers });
+      handler(req, res, hits.length);
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    return {
+      url: `http://127.0.0.1:${server.address().port}`,
+      hits,
+      close: () => new Promise((r) => server.close(r)),
+    };
+  }
+  const iso = (ms) => new Date(Date.now() + ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const json = (res, obj) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(obj));
+  };
+
+  function credsEnv(extra) {
+    const env = s3.etlEnv({ LOG_LEVEL: 'debug', ...extra });
+    delete env.AWS_ACCESS_KEY_ID;
+    delete env.AWS_SECRET_ACCESS_KEY;
+    return env;
+  }
+  async function runWith(env) {
+    s3.verifier.clearLog();
+    const r = await runBin(BIN, ['run', '--source', 's3://src/pdfs/', '--dest', 's3://creds-out/'], { env });
+    const log = [...s3.verifier.log];
+    return { ...r, log };
+  }
+  function assertRanWith(r, keys) {
+    assert.equal(r.code, 1, r.stdout + r.stderr.slice(-3000));
+    assert.match(r.stdout, /^21 PDFs in 1 batches: 17 success, 1 partial, 3 failed/m);
+    assert.deepEqual(r.log.filter((e) => e.code).map((e) => `${e.method} ${e.rawPath} ${e.code}`), []);
+    assert.deepEqual([...new Set(r.log.map((e) => e.akid))].sort(), [...keys].sort());
+    // Secrets never reach a log, even at debug level.
+    for (const id of keys) {
+      for (const secret of [TEMP_CREDS[id].secret, TEMP_CREDS[id].token]) {
+        assert.ok(!r.stderr.includes(secret) && !r.stdout.includes(secret), `a secret of ${id} was logged`);
+      }
+    }
+  }
+
+  test('shared files: AWS_SHARED_CREDENTIALS_FILE with AWS_PROFILE and a session token', async () => {
+    const dir = tempDir('bpecg-awsfiles-');
+    const c = TEMP_CREDS.ASIAPROFILEKEY;
+    fs.writeFileSync(
+      path.join(dir, 'credentials'),
+      `[default]\naws_access_key_id = AKIANOTTHISONE\naws_secret_access_key = nope\n\n[etl]\naws_access_key_id = ASIAPROFILEKEY\naws_secret_access_key = ${c.secret}\naws_session_token = ${c.token}\n`,
+    );
+    fs.writeFileSync(path.join(dir, 'config'), '[profile etl]\nregion = us-east-1\n');
+    const r = await runWith(
+      credsEnv({
+        AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'credentials'),
+        AWS_CONFIG_FILE: path.join(dir, 'config'),
+        AWS_PROFILE: 'etl',
+      }),
+    );
+    assertRanWith(r, ['ASIAPROFILEKEY']);
+  });
+
+  test('container credentials: FULL_URI with a token file', async () => {
+    const c = TEMP_CREDS.ASIACONTAINER1;
+    const srv = await serve((req, res) => {
+      if (req.url !== '/v2/credentials/etl' || req.headers.authorization !== 'container-auth-token') {
+        res.writeHead(403);
+        return res.end();
+      }
+      json(res, { AccessKeyId: 'ASIACONTAINER1', SecretAccessKey: c.secret, Token: c.token, Expiration: iso(3600e3) });
+    });
+    try {
+      const tokFile = path.join(work, 'container-token');
+      fs.writeFileSync(tokFile, 'container-auth-token\n');
+      const r = await runWith(
+        credsEnv({
+          AWS_CONTAINER_CREDENTIALS_FULL_URI: `${srv.url}/v2/credentials/etl`,
+          AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokFile,
+        }),
+      );
+      assertRanWith(r, ['ASIACONTAINER1']);
+      assert.ok(srv.hits.length >= 1);
+      assert.ok(srv.hits.every((h) => h.headers.authorization === 'container-auth-token'));
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test('credentials that expire within 5 minutes are fetched again before they expire', async (t) => {
+    const [c1, c2] = [TEMP_CREDS.ASIACONTAINER1, TEMP_CREDS.ASIACONTAINER2];
+    const srv = await serve((req, res, n) => {
+      if (req.headers.authorization !== 'container-auth-token') {
+        res.writeHead(403);
+        return res.end();
+      }
+      if (n === 1) json(res, { AccessKeyId: 'ASIACONTAINER1', SecretAccessKey: c1.secret, Token: c1.token, Expiration: iso(240e3) });
+      else json(res, { AccessKeyId: 'ASIACONTAINER2', SecretAccessKey: c2.secret, Token: c2.token, Expiration: iso(3600e3) });
+    });
+    try {
+      const r = await runWith(
+        credsEnv({
+          AWS_CONTAINER_CREDENTIALS_FULL_URI: `${srv.url}/creds`,
+          AWS_CONTAINER_AUTHORIZATION_TOKEN: 'container-auth-token',
+        }),
+      );
+      t.diagnostic(`${srv.hits.length} credential fetches for ${r.log.length} requests`);
+      assert.equal(r.code, 1, r.stderr.slice(-3000));
+      assert.ok(srv.hits.length >= 2, `fetched ${srv.hits.length} time(s)`);
+      // After the refresh every request is signed with the new key.
+      const keys = r.log.map((e) => e.akid);
+      assert.ok(keys.includes('ASIACONTAINER2'), JSON.stringify([...new Set(keys)]));
+      assert.equal(keys.at(-1), 'ASIACONTAINER2');
+      assertRanWith(r, [...new Set(keys)]);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test('EC2 instance metadata, IMDSv2 (token first)', async () => {
+    const c = TEMP_CREDS.ASIAIMDSROLEKEY;
+    const srv = await serve((req, res) => {
+      if (req.method === 'PUT' && req.url === '/latest/api/token') {
+        if (!req.headers['x-aws-ec2-metadata-token-ttl-seconds']) {
+          res.writeHead(400);
+          return res.end();
+        }
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        return res.end('imds-session-token');
+      }
+      if (req.headers['x-aws-ec2-metadata-token'] !== 'imds-session-token') {
+        res.writeHead(401);
+        return res.end();
+      }
+      if (req.url === '/latest/meta-data/iam/security-credentials/') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        return res.end('etl-role');
+      }
+      if (req.url === '/latest/meta-data/iam/security-credentials/etl-role') {
+        return json(res, {
+          Code: 'Success',
+          Type: 'AWS-HMAC',
+          AccessKeyId: 'ASIAIMDSROLEKEY',
+          SecretAccessKey: c.secret,
+          Token: c.token,
+          Expiration: iso(3600e3),
+        });
+      }
+      res.writeHead(404);
+      res.end();
+    });
+    try {
+      const r = await runWith(credsEnv({ AWS_EC2_METADATA_DISABLED: 'false', AWS_EC2_METADATA_SERVICE_ENDPOINT: srv.url }));
+      assertRanWith(r, ['ASIAIMDSROLEKEY']);
+      assert.equal(srv.hits[0].method, 'PUT', 'IMDSv2 starts with a token');
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test('no credentials anywhere: exit 3 at once, saying so', async () => {
+    const r = await runWith(credsEnv({}));
+    assert.equal(r.code, 3, r.stdout + r.stderr);
+    assert.match(r.stderr, /credentials/i);
+    assert.equal(r.log.length, 0, 'an unsigned request was sent');
+    assert.ok(r.ms < 10000, `took ${r.ms} ms`);
   });
 });

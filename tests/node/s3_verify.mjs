@@ -34,8 +34,8 @@
 // its own one-account table) and its answer comes back unchanged. Request bodies are read whole first (they must be hashed
 // before s3rver may store them); responses are streamed.
 //
-// Every request is recorded in `log` (method, key, query, the headers a
-// test may assert on, status and S3 error code) for the tests.
+// Every request is recorded in `log` (method, key, query, access key id,
+// the headers a test may assert on, status and S3 error code).
 import crypto from 'node:crypto';
 import http from 'node:http';
 import zlib from 'node:zlib';
@@ -428,6 +428,7 @@ export async function startVerifier({ upstream, credentials, region = 'us-east-1
         throw new S3Fail(400, 'InvalidURI', "Couldn't parse the specified URI.");
       }
       entry.query = query;
+      entry.akid = /Credential=([^/,\s]+)\//.exec(req.headers.authorization || '')?.[1] ?? null;
       await verifySignature(req, rawPath, query);
       verifyBody(req, body);
       verifyHeaders(req, isWrite);
