@@ -3,7 +3,8 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all build deps test test-asan test-tsan demo lint format coverage clean
+.PHONY: all build deps test test-asan test-tsan valgrind fuzz demo bench lint format coverage clean \
+	lambda-package
 
 all: build
 
@@ -35,8 +36,38 @@ test-tsan:
 	@cd build-tsan && TSAN_OPTIONS=halt_on_error=1 \
 		ctest --output-on-failure -j $(JOBS) -L concurrency
 
+# dist/function.zip (LAMBDA_ZIP) for AWS Lambda (provided.al2023), from a
+# build of its own in $(BUILD)-lambda-package; fails if anything in the zip
+# needs a glibc newer than Amazon Linux 2023's 2.34.
+LAMBDA_ZIP ?= dist/function.zip
+lambda-package: deps
+	@scripts/lambda-package --build $(BUILD)-lambda-package \
+		--out $(LAMBDA_ZIP) --jobs $(JOBS)
+
+# valgrind memcheck on a run over the samples (also part of `make test`).
+valgrind:
+	@scripts/install-deps
+	@$(MAKE) --no-print-directory build BUILD=build-valgrind
+	@cd build-valgrind && ctest --output-on-failure -L valgrind
+
+# libFuzzer targets (tests/fuzz), FUZZ_SECONDS each (default 60), with clang,
+# ASan and UBSan; FUZZ_TARGETS="pdf sigv4" picks some. See scripts/fuzz.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@scripts/install-deps --build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz build-fuzz
+
 demo: build
 	@scripts/demo $(BUILD)/bpecg-etl
+
+# Speed and memory against the original pipeline and the MuPDF floor, in a
+# release build of its own (bench/run; BENCH_PDFS=N scales the corpus).
+bench:
+	@scripts/install-deps
+	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release \
+		-DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" -DBUILD_TESTING=OFF >/dev/null
+	@cmake --build build-bench -j $(JOBS) --target bpecg-etl bench_floor
+	@bench/run --build build-bench --readme
 
 lint:
 	@scripts/lint $(BUILD)

@@ -48,7 +48,7 @@ struct size_count {
     long n;
 };
 
-enum render { RENDER_CLIP, RENDER_UNION, RENDER_PAGE };
+enum render { RENDER_CLIP, RENDER_UNION, RENDER_PAGE, RENDER_DIRECT };
 
 struct floor_run {
     char **paths;
@@ -154,6 +154,34 @@ static fz_pixmap *draw(fz_context *ctx, fz_display_list *list, fz_matrix ctm,
     return pix;
 }
 
+/* draw() without a display list: the page interpreted straight into the
+ * draw device, which culls what lies outside the pixmap. */
+static fz_pixmap *draw_page(fz_context *ctx, fz_page *page, fz_matrix ctm,
+                            fz_irect area)
+{
+    fz_pixmap *pix =
+        fz_new_pixmap_with_bbox(ctx, fz_device_rgb(ctx), area, NULL, 0);
+    fz_device *dev = NULL;
+    fz_var(dev);
+    fz_try(ctx)
+    {
+        fz_clear_pixmap_with_value(ctx, pix, 0xff);
+        dev = fz_new_draw_device(ctx, fz_identity, pix);
+        fz_run_page(ctx, page, dev, ctm, NULL);
+        fz_close_device(ctx, dev);
+    }
+    fz_always(ctx)
+    {
+        fz_drop_device(ctx, dev);
+    }
+    fz_catch(ctx)
+    {
+        fz_drop_pixmap(ctx, pix);
+        fz_rethrow(ctx);
+    }
+    return pix;
+}
+
 /* --mode mupdf: MuPDF calls only. Returns the number of crops rendered, or
  * -1 if the PDF failed. */
 static int work_mupdf(struct floor_thread *t, const unsigned char *data,
@@ -189,19 +217,26 @@ static int work_mupdf(struct floor_thread *t, const unsigned char *data,
         page = NULL;
 
         page = fz_load_page(ctx, doc, r->crop_page - 1);
-        list = fz_new_display_list_from_page(ctx, page);
+        if (r->render != RENDER_DIRECT)
+            list = fz_new_display_list_from_page(ctx, page);
         float zoom = (float)(r->dpi / 72.0);
         fz_matrix ctm = fz_scale(zoom, zoom);
         fz_irect full =
             fz_round_rect(fz_transform_rect(fz_bound_page(ctx, page), ctm));
-        /* --render union/page: one render of the boxes' union or of the
-         * whole page, the crops being views into it (for comparison). */
+        /* --render union/page/direct: one render of the boxes' union or of
+         * the whole page, the crops being views into it; direct runs the
+         * page into the draw device without a display list (for
+         * comparison). */
         fz_irect once = fz_empty_irect;
         for (size_t i = 0; i < r->nboxes; i++)
             once = irect_union(once, fz_intersect_irect(r->boxes[i], full));
         if (r->render == RENDER_PAGE)
             once = full;
-        if (r->render != RENDER_CLIP && !fz_is_empty_irect(once)) {
+        if (r->render == RENDER_DIRECT && !fz_is_empty_irect(once)) {
+            pix = draw_page(ctx, page, ctm, once);
+            fz_drop_pixmap(ctx, pix);
+            pix = NULL;
+        } else if (r->render != RENDER_CLIP && !fz_is_empty_irect(once)) {
             pix = draw(ctx, list, ctm, once);
             fz_drop_pixmap(ctx, pix);
             pix = NULL;
@@ -403,7 +438,7 @@ static void usage(void)
 {
     fputs("usage: bench_floor --src DIR [--crops '[[x0,y0,x1,y1],...]']\n"
           "       [--dpi 100] [--threads N] [--repeat N] [--mode mupdf|etl]\n"
-          "       [--render clip|union|page]\n"
+          "       [--render clip|union|page|direct]\n"
           "       [--text-page 1] [--crop-page 2]\n",
           stderr);
     exit(2);
@@ -465,6 +500,8 @@ int main(int argc, char **argv)
             r.render = RENDER_UNION;
         else if (strcmp(a, "--render") == 0 && strcmp(v, "page") == 0)
             r.render = RENDER_PAGE;
+        else if (strcmp(a, "--render") == 0 && strcmp(v, "direct") == 0)
+            r.render = RENDER_DIRECT;
         else if (strcmp(a, "--mode") == 0 && strcmp(v, "mupdf") == 0)
             r.use_etl = false;
         else if (strcmp(a, "--mode") == 0 && strcmp(v, "etl") == 0)
@@ -512,7 +549,8 @@ int main(int argc, char **argv)
             add_size(&sum, ts[i].sizes[k].w, ts[i].sizes[k].h,
                      ts[i].sizes[k].n);
     }
-    static const char *const render_names[] = {"clip", "union", "page"};
+    static const char *const render_names[] = {"clip", "union", "page",
+                                               "direct"};
     printf("{\"mode\":\"%s\",\"render\":\"%s\",\"threads\":%u,\"pdfs\":%ld,"
            "\"crops\":%ld,"
            "\"failed\":%ld,\"wall_s\":%.6f,\"pdfs_per_s\":%.3f,"

@@ -9,5 +9,9 @@ enum { EXIT_OK = 0, EXIT_FAILED_ROWS = 1, EXIT_USAGE = 2, EXIT_RUN_ERROR = 3 };
 
 int cmd_run(int argc, char **argv);
 int cmd_samples(int argc, char **argv);
+int cmd_preview(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_lambda(int argc, char **argv);
+int cmd_invoke(int argc, char **argv);
 
 #endif

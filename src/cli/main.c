@@ -15,6 +15,15 @@ static void usage(FILE *f)
           "        process every *.pdf under the source in batches\n"
           "  samples --out DIR --count N [--seed S] [--variants]\n"
           "        write synthetic 12-lead ECG report PDFs\n"
+          "  preview FILE.pdf [--crops FILE] [--dpi N] -o OUT.png\n"
+          "        draw the crop regions on the crop page, to check them\n"
+          "  report --dest URL [-o report.html]\n"
+          "        one HTML page of a destination's results: totals,\n"
+          "        failures and a contact sheet of the crops\n"
+          "  invoke --event JSON [options]\n"
+          "        run the Lambda handler once here and print its response\n"
+          "  lambda\n"
+          "        the AWS Lambda custom runtime (the package's bootstrap)\n"
           "  settings [--markdown]\n"
           "        list every setting (environment variable and flag)\n"
           "  version\n"
@@ -27,6 +36,11 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* The Lambda package runs this binary as its `bootstrap`. */
+    const char *self = argc > 0 && argv[0] ? strrchr(argv[0], '/') : NULL;
+    self = self ? self + 1 : (argc > 0 && argv[0] ? argv[0] : "");
+    if (strcmp(self, "bootstrap") == 0)
+        return cmd_lambda(argc, argv);
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;
@@ -36,6 +50,14 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "samples") == 0)
         return cmd_samples(argc - 1, argv + 1);
+    if (strcmp(cmd, "preview") == 0)
+        return cmd_preview(argc - 1, argv + 1);
+    if (strcmp(cmd, "report") == 0)
+        return cmd_report(argc - 1, argv + 1);
+    if (strcmp(cmd, "lambda") == 0)
+        return cmd_lambda(argc - 1, argv + 1);
+    if (strcmp(cmd, "invoke") == 0)
+        return cmd_invoke(argc - 1, argv + 1);
     if (strcmp(cmd, "settings") == 0) {
         cfg_usage(stdout, argc > 2 && strcmp(argv[2], "--markdown") == 0);
         return EXIT_OK;

@@ -16,7 +16,8 @@
  * - An empty flag value unsets a text setting (overriding the environment)
  *   and gives "" for a prefix; for numbers and choices it is an error.
  * - A flag for either CROP_REGIONS or CROP_REGIONS_FILE drops the other from
- *   the environment; both set at the same level is an error.
+ *   the environment; both set at the same level is an error. The same for
+ *   REDACT_REGIONS and REDACT_REGIONS_FILE.
  * - AWS_LAMBDA_LOG_LEVEL/AWS_LAMBDA_LOG_FORMAT beat LOG_LEVEL/LOG_FORMAT but
  *   not the flags; AWS_DEFAULT_REGION is read only when AWS_REGION is unset.
  * - RUN_ID also refuses "." and "..", as it may become part of a key.
@@ -249,6 +250,44 @@ static const struct setting settings[] = {
      .help = "File holding the crop regions, in the same JSON form as "
              "`CROP_REGIONS`.",
      .off = OFF(crop_regions_file)},
+    {.env = "REDACT_REGIONS",
+     .flag = "redact-regions",
+     .type = ST_STR,
+     .check = CK_JSON,
+     .maxlen = 1024 * 1024,
+     .metavar = "JSON",
+     .def_text = "none",
+     .accepted = "JSON: object or list form",
+     .help = "Areas of the crop page painted white before cropping (to "
+             "remove a patient header from the waveform page), in the same "
+             "JSON form as `CROP_REGIONS`; edges are rounded outwards to "
+             "whole pixels. Not together with `REDACT_REGIONS_FILE`.",
+     .off = OFF(redact_regions)},
+    {.env = "REDACT_REGIONS_FILE",
+     .flag = "redact-regions-file",
+     .type = ST_STR,
+     .check = CK_TEXT,
+     .maxlen = 4096,
+     .metavar = "PATH",
+     .def_text = "none",
+     .accepted = "path of a JSON file of at most 1 MiB",
+     .help = "File holding the redaction regions, in the same JSON form as "
+             "`REDACT_REGIONS`.",
+     .off = OFF(redact_regions_file)},
+    {.env = "FIELD_PATTERNS_FILE",
+     .flag = "field-patterns-file",
+     .type = ST_STR,
+     .check = CK_TEXT,
+     .maxlen = 4096,
+     .metavar = "PATH",
+     .def_text = "none (built-in patterns only)",
+     .accepted = "path of a JSON file of at most 1 MiB",
+     .help = "Site-specific patterns for the measurement columns, tried "
+             "before the built-in ones: `{\"patterns\": [{\"field\": "
+             "\"vent_rate_bpm\", \"regex\": \"Ventricular rate[: "
+             "]+([0-9]+)\"}]}` (POSIX extended regex, case-insensitive; "
+             "the value is capture group 1; the README lists every key).",
+     .off = OFF(field_patterns_file)},
     {.env = "RENDER_MODE",
      .flag = "render-mode",
      .type = ST_ENUM,
@@ -361,6 +400,20 @@ static const struct setting settings[] = {
              "`AWS_LAMBDA_LOG_FORMAT` (`JSON` or `Text`), set by Lambda's "
              "logging controls, takes precedence over `LOG_FORMAT`.",
      .off = OFF(log_format)},
+    {.env = "DEBUG_PAYLOADS",
+     .flag = "debug-payloads",
+     .type = ST_INT,
+     .def = "0",
+     .min = 0,
+     .max = 65536,
+     .metavar = "BYTES",
+     .accepted = "`0` (off) to 65536",
+     .help = "For debugging text extraction only: with `LOG_LEVEL=DEBUG`, "
+             "log the first BYTES bytes of each PDF's page text (event "
+             "`pdf_text`). Off (`0`) by default, and then no PDF text, crop "
+             "content or credential is logged at any level. The text is "
+             "patient data: never turn this on in production.",
+     .off = OFF(debug_payloads)},
 
     /* AWS */
     {.env = "AWS_REGION",
@@ -386,6 +439,45 @@ static const struct setting settings[] = {
      .help = "Lambda function invoked for the next batch; Lambda sets it to "
              "the running function's own name.",
      .off = OFF(aws_lambda_function_name)},
+
+    /* Lambda */
+    {.env = "DEADLINE_MARGIN_MS",
+     .flag = "deadline-margin-ms",
+     .type = ST_INT,
+     .def = "60000",
+     .min = 100,
+     .max = 900000,
+     .metavar = "MS",
+     .help = "On Lambda, a batch stops starting PDFs when less than this "
+             "remains before the invocation's deadline, writes its Parquet "
+             "file and hands the exact cursor to the next batch. PDFs still "
+             "in flight when half of it remains get `timeout` rows and the "
+             "sandbox is recycled, so keep it at least twice "
+             "`PDF_TIMEOUT_MS`.",
+     .off = OFF(deadline_margin_ms)},
+    {.env = "MAX_CHAIN_BATCHES",
+     .flag = "max-chain-batches",
+     .type = ST_INT64,
+     .def = "100000",
+     .min = 1,
+     .max = 1000000000,
+     .metavar = "N",
+     .help = "On Lambda, the most batches one self-invoking chain runs; the "
+             "last one records where it stopped instead of invoking the next.",
+     .off = OFF(max_chain_batches)},
+    {.env = "KILL_SWITCH_KEY",
+     .flag = "kill-switch-key",
+     .type = ST_STR,
+     .check = CK_TEXT,
+     .maxlen = 1024,
+     .metavar = "KEY",
+     .def_text = "`{METADATA_PREFIX}_chain/STOP`",
+     .accepted = "an object key in the destination",
+     .help = "On Lambda, while an object exists at this key of the "
+             "destination, chains stop before their next batch and invoke "
+             "nothing (`{METADATA_PREFIX}_chain/{run_id}/STOP` stops one "
+             "run).",
+     .off = OFF(kill_switch_key)},
 
     /* Run control */
     {.env = "START_AFTER",
@@ -1019,6 +1111,13 @@ static int check_pairs(const struct etl_config *c, const struct raw *raws,
                        raws[find_env("CROP_REGIONS_FILE")].name);
         return rc ? rc : ETL_ECONFIG;
     }
+    if (c->redact_regions && c->redact_regions_file) {
+        int rc =
+            buf_printf(err, "%s and %s are both set: give one or the other",
+                       raws[find_env("REDACT_REGIONS")].name,
+                       raws[find_env("REDACT_REGIONS_FILE")].name);
+        return rc ? rc : ETL_ECONFIG;
+    }
     return 0;
 }
 
@@ -1061,6 +1160,13 @@ int cfg_load(struct etl_config *c, int argc, char **argv, struct buf *err)
         raws[cf] = (struct raw){flag_names[cf], NULL, FROM_DEFAULT, false};
     if (raws[cf].from == FROM_FLAG && raws[cr].from == FROM_ENV)
         raws[cr] = (struct raw){flag_names[cr], NULL, FROM_DEFAULT, false};
+    /* Likewise for the redaction regions. */
+    size_t rr = find_env("REDACT_REGIONS"),
+           rf = find_env("REDACT_REGIONS_FILE");
+    if (raws[rr].from == FROM_FLAG && raws[rf].from == FROM_ENV)
+        raws[rf] = (struct raw){flag_names[rf], NULL, FROM_DEFAULT, false};
+    if (raws[rf].from == FROM_FLAG && raws[rr].from == FROM_ENV)
+        raws[rr] = (struct raw){flag_names[rr], NULL, FROM_DEFAULT, false};
 
     for (size_t i = 0; i < NSETTINGS; i++) {
         const struct setting *s = &settings[i];

@@ -41,6 +41,9 @@ struct etl_config {
     int crop_page;                    /* CROP_PAGE 2 (1-based; 1..100000) */
     char *crop_regions;               /* CROP_REGIONS inline JSON, or NULL */
     char *crop_regions_file;          /* CROP_REGIONS_FILE / --crops, or NULL */
+    char *redact_regions;             /* REDACT_REGIONS inline JSON, or NULL */
+    char *redact_regions_file;        /* REDACT_REGIONS_FILE, or NULL */
+    char *field_patterns_file;        /* FIELD_PATTERNS_FILE, or NULL */
     enum cfg_render_mode render_mode; /* RENDER_MODE clip|page */
     int64_t max_pdf_bytes;            /* MAX_PDF_BYTES 100 MiB (1 KiB..4 GiB) */
     int pdf_timeout_ms;               /* PDF_TIMEOUT_MS 30000 (100..900000) */
@@ -58,10 +61,17 @@ struct etl_config {
      * (AWS_LAMBDA_LOG_FORMAT JSON|Text wins when set) */
     enum log_level log_level;
     enum log_format log_format;
+    int debug_payloads; /* DEBUG_PAYLOADS 0 (0..65536): bytes of page text
+                           logged per PDF at DEBUG; 0 = never */
 
     /* AWS */
     char *aws_region;               /* AWS_REGION / AWS_DEFAULT_REGION */
     char *aws_lambda_function_name; /* AWS_LAMBDA_FUNCTION_NAME */
+
+    /* Lambda */
+    int deadline_margin_ms;    /* DEADLINE_MARGIN_MS 60000 (100..900000) */
+    int64_t max_chain_batches; /* MAX_CHAIN_BATCHES 100000 (1..1e9) */
+    char *kill_switch_key;     /* KILL_SWITCH_KEY, NULL: default key */
 
     /* Run control (flags of `run`; START_AFTER/BATCH_ID/RUN_ID env too) */
     char *start_after;   /* --start-after KEY */

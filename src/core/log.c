@@ -22,6 +22,13 @@ static struct {
     struct buf progress;
 } L = {LOG_INFO, false, false, 2, PTHREAD_MUTEX_INITIALIZER, BUF_INIT};
 
+/* The calling thread's context (log_context_set). */
+static _Thread_local struct {
+    size_t n;
+    const char *keys[LOG_CONTEXT_MAX];
+    char values[LOG_CONTEXT_MAX][LOG_CONTEXT_VALUE_MAX + 1];
+} tls_ctx;
+
 static const char *const level_names[] = {"DEBUG", "INFO", "WARN", "ERROR",
                                           "OFF"};
 
@@ -143,6 +150,50 @@ static void write_all(int fd, const char *p, size_t n)
     }
 }
 
+int log_context_set(const char *key, const char *value)
+{
+    if (!key)
+        return ETL_EINVAL;
+    size_t i = 0;
+    while (i < tls_ctx.n && strcmp(tls_ctx.keys[i], key) != 0)
+        i++;
+    if (!value) {
+        if (i < tls_ctx.n) {
+            /* Keep the others in the order they were set. */
+            for (size_t j = i + 1; j < tls_ctx.n; j++) {
+                tls_ctx.keys[j - 1] = tls_ctx.keys[j];
+                memcpy(tls_ctx.values[j - 1], tls_ctx.values[j],
+                       sizeof(tls_ctx.values[j]));
+            }
+            tls_ctx.n--;
+        }
+        return 0;
+    }
+    if (i == tls_ctx.n) {
+        if (tls_ctx.n == LOG_CONTEXT_MAX)
+            return ETL_ENOMEM;
+        tls_ctx.n++;
+    }
+    tls_ctx.keys[i] = key;
+    snprintf(tls_ctx.values[i], sizeof(tls_ctx.values[i]), "%s", value);
+    return 0;
+}
+
+void log_context_clear(void)
+{
+    tls_ctx.n = 0;
+}
+
+/* The event's own fields win over the context's. */
+static bool has_field(const struct log_field *fields, size_t nfields,
+                      const char *key)
+{
+    for (size_t i = 0; i < nfields; i++)
+        if (strcmp(fields[i].key, key) == 0)
+            return true;
+    return false;
+}
+
 void log_emit(enum log_level level, const char *event,
               const struct log_field *fields, size_t nfields)
 {
@@ -154,10 +205,20 @@ void log_emit(enum log_level level, const char *event,
     size_t n = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(when + n, sizeof(when) - n, ".%03ldZ", ts.tv_nsec / 1000000);
 
+    /* The context's fields, after the event's own. */
+    struct log_field extra[LOG_CONTEXT_MAX];
+    size_t nextra = 0;
+    for (size_t i = 0; i < tls_ctx.n; i++) {
+        if (!has_field(fields, nfields, tls_ctx.keys[i]))
+            extra[nextra++] = LF_S(tls_ctx.keys[i], tls_ctx.values[i]);
+    }
+
     struct buf b = BUF_INIT;
     if (L.console) {
         buf_printf(&b, "%s %-5s %s", when + 11, level_names[level], event);
-        for (const struct log_field *f = fields; f < fields + nfields; f++) {
+        for (size_t i = 0; i < nfields + nextra; i++) {
+            const struct log_field *f =
+                i < nfields ? &fields[i] : &extra[i - nfields];
             buf_printf(&b, " %s=", f->key);
             add_value(&b, f, false);
         }
@@ -165,7 +226,9 @@ void log_emit(enum log_level level, const char *event,
         buf_printf(&b, "{\"time\":\"%s\",\"level\":\"%s\",\"event\":", when,
                    level_names[level]);
         add_json_str(&b, event);
-        for (const struct log_field *f = fields; f < fields + nfields; f++) {
+        for (size_t i = 0; i < nfields + nextra; i++) {
+            const struct log_field *f =
+                i < nfields ? &fields[i] : &extra[i - nfields];
             buf_addch(&b, ',');
             add_json_str(&b, f->key);
             buf_addch(&b, ':');
@@ -189,6 +252,20 @@ void log_emit(enum log_level level, const char *event,
         write_all(L.fd, b.data, b.len);
     }
     pthread_mutex_unlock(&L.lock);
+    buf_release(&b);
+}
+
+void log_payload(const char *event, const char *data, size_t len, size_t max)
+{
+    if (!max || !log_enabled(LOG_DEBUG))
+        return;
+    size_t n = len < max ? len : max;
+    while (n > 0 && n < len && ((unsigned char)data[n] & 0xc0) == 0x80)
+        n--; /* do not split a UTF-8 sequence */
+    struct buf b = BUF_INIT;
+    if (buf_add(&b, data, n) == 0)
+        LOGF(LOG_DEBUG, event, LF_S("text", b.data), LF_I("bytes", len),
+             LF_B("truncated", n < len));
     buf_release(&b);
 }
 

@@ -64,6 +64,26 @@ int log_level_parse(const char *s, enum log_level *out);
 /* Parse "json", "console"/"text", "auto" (any case). */
 int log_format_parse(const char *s, enum log_format *out);
 
+/* Per-thread context: fields added to every line the calling thread logs,
+ * after the event's own fields (a key the event names itself is not
+ * repeated). A worker sets the file_id of the PDF it is working on, so
+ * lines logged from deep inside a library (MuPDF's warnings) name the
+ * file. key must be a string that outlives the context (a literal); value
+ * is copied, cut at LOG_CONTEXT_VALUE_MAX bytes; a NULL value removes the
+ * key. At most LOG_CONTEXT_MAX keys (ETL_ENOMEM past that; ETL_EINVAL for
+ * a NULL key). Affects only the calling thread. */
+#define LOG_CONTEXT_MAX 4
+#define LOG_CONTEXT_VALUE_MAX 1024
+int log_context_set(const char *key, const char *value);
+/* Remove every key of the calling thread's context. */
+void log_context_clear(void);
+
+/* The DEBUG_PAYLOADS switch: log event at DEBUG with the first max bytes
+ * of data (cut at a UTF-8 boundary) as "text", its full length as "bytes"
+ * and whether it was cut. Does nothing when max is 0 or DEBUG is off:
+ * payloads (PDF text) are logged only when deliberately switched on. */
+void log_payload(const char *event, const char *data, size_t len, size_t max);
+
 /* Progress line (TTY console mode only; otherwise a no-op): replace the
  * bottom line with text, or remove it with NULL. */
 void log_progress(const char *text);

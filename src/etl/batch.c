@@ -1,5 +1,6 @@
 /* Batches: list, fan out over the worker pool, collect rows in listing
  * order, write the Parquet file. */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,7 +83,10 @@ static int open_side(const char *what, const char *bucket, bool is_url,
     if (!rc)
         rc = store_open(url.data, must_exist, st, url_prefix);
     if (rc) {
-        buf_printf(err, "%s %s: %s", what, url.data, etl_strerror(rc));
+        /* The store's detail names the setting at fault, if any. */
+        const char *detail = store_last_error();
+        buf_printf(err, "%s %s: %s%s%s%s", what, url.data, etl_strerror(rc),
+                   *detail ? " (" : "", detail, *detail ? ")" : "");
         if (rc == ETL_EINVAL || rc == ETL_ENOTSUP)
             rc = ETL_ECONFIG;
     }
@@ -131,6 +135,16 @@ int etl_ctx_new(const struct etl_config *cfg, struct etl_ctx **out,
         rc = crops_load_file(cfg->crop_regions_file, &c->crops, err);
     else
         crops_default(&c->crops), rc = 0;
+    if (rc)
+        goto fail;
+    if (cfg->redact_regions)
+        rc =
+            crops_parse(cfg->redact_regions, "REDACT_REGIONS", &c->redact, err);
+    else if (cfg->redact_regions_file)
+        rc = crops_load_file(cfg->redact_regions_file, &c->redact, err);
+    if (rc)
+        goto fail;
+    rc = fields_load_file(cfg->field_patterns_file, &c->fields, err);
     if (rc)
         goto fail;
 
@@ -192,6 +206,20 @@ int etl_ctx_new(const struct etl_config *cfg, struct etl_ctx **out,
         buf_printf(&crops_text, ";%s:%.17g,%.17g,%.17g,%.17g", r->name, r->x0,
                    r->y0, r->x1, r->y1);
     }
+    /* Redactions change the images and site patterns the measurement
+     * columns; without them the text (and the hash) is what it was. */
+    if (c->redact.n)
+        buf_addstr(&crops_text, c->redact.unit == CROP_UNIT_PX ? "|redact:px"
+                                                               : "|redact:pt");
+    for (size_t i = 0; i < c->redact.n; i++) {
+        const struct crop_region *r = &c->redact.regions[i];
+        buf_printf(&crops_text, ";%.17g,%.17g,%.17g,%.17g", r->x0, r->y0, r->x1,
+                   r->y1);
+    }
+    if (cfg->field_patterns_file) {
+        buf_addstr(&crops_text, "|fields:");
+        fields_describe(c->fields, &crops_text);
+    }
     cfg_hash(cfg, crops_text.data, c->settings_hash);
     buf_release(&crops_text);
 
@@ -202,6 +230,9 @@ int etl_ctx_new(const struct etl_config *cfg, struct etl_ctx **out,
     lim.timeout_ms = cfg->pdf_timeout_ms;
     lim.max_memory = (size_t)cfg->pdf_max_memory_mb << 20;
     lim.max_region_pixels = 100 * 1000 * 1000;
+    /* A page tree may claim any /Count (2^31 - 1 in a hostile file), which
+     * would land in page_count; TEXT_PAGE and CROP_PAGE go up to 100000. */
+    lim.max_pages = 100000;
     rc = pdf_engine_new(&lim, &c->engine);
     if (rc) {
         buf_printf(err, "starting MuPDF: %s", etl_strerror(rc));
@@ -251,6 +282,7 @@ void etl_ctx_free(struct etl_ctx *c)
     }
     free(c->workers);
     pdf_engine_free(c->engine);
+    fields_free(c->fields);
     store_free(c->src);
     store_free(c->dst);
     free(c->src_prefix);
@@ -276,6 +308,45 @@ const char *etl_run_id(const struct etl_ctx *c)
     return c->run_id;
 }
 
+int etl_ctx_set_run_id(struct etl_ctx *c, const char *run_id)
+{
+    size_t n = strlen(run_id);
+    if (n == 0 || n > 64 ||
+        strspn(run_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                       "abcdefghijklmnopqrstuvwxyz"
+                       "0123456789_.-") != n ||
+        strcmp(run_id, ".") == 0 || strcmp(run_id, "..") == 0)
+        return ETL_EINVAL;
+    memcpy(c->run_id, run_id, n + 1);
+    return 0;
+}
+
+struct store *etl_source_store(const struct etl_ctx *c)
+{
+    return c->src;
+}
+
+struct store *etl_dest_store(const struct etl_ctx *c)
+{
+    return c->dst;
+}
+
+const char *etl_source_prefix(const struct etl_ctx *c)
+{
+    return c->src_prefix;
+}
+
+const char *etl_metadata_prefix(const struct etl_ctx *c)
+{
+    return c->meta_prefix;
+}
+
+int etl_parquet_key(const struct etl_ctx *c, int64_t batch_id, struct buf *out)
+{
+    return buf_printf(out, "%sbatch_%06lld.parquet", c->meta_prefix,
+                      (long long)batch_id);
+}
+
 const char *etl_results_location(const struct etl_ctx *c)
 {
     return c->results_location;
@@ -289,26 +360,66 @@ const char *etl_images_location(const struct etl_ctx *c)
 void etl_batch_result_release(struct etl_batch_result *r)
 {
     free(r->parquet_key);
+    free(r->last_key);
     free(r->next_start_after);
     memset(r, 0, sizeof(*r));
 }
 
+/* One batch in flight, shared with the pool's workers. When tasks are
+ * abandoned at the hard deadline, the workers still running them keep
+ * using it (and the keys), so it is then leaked on purpose: the process is
+ * about to exit. */
+struct batch_run {
+    struct etl_ctx *c;
+    int64_t batch_id;
+    const char *const *keys;
+    const int64_t *sizes;
+    size_t n;
+    struct etl_row *rows;
+    unsigned char *state; /* per task, enum task_state */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    size_t entered; /* 1 + the highest task number that started */
+    size_t started; /* pool_run's result, once pool_done */
+    bool pool_done;
+    bool abandoned;
+};
+
+enum task_state { TASK_IDLE, TASK_RUNNING, TASK_DONE };
+
 static void run_task(void *arg, size_t task, unsigned worker)
 {
-    struct etl_ctx *c = arg;
-    struct etl_row *row = &c->rows[task];
-    etl_process_pdf(c, &c->workers[worker], c->keys[task],
-                    c->sizes ? c->sizes[task] : -1, row);
+    struct batch_run *b = arg;
+    struct etl_ctx *c = b->c;
+    pthread_mutex_lock(&b->lock);
+    bool skip = b->abandoned;
+    if (!skip) {
+        b->state[task] = TASK_RUNNING;
+        if (task + 1 > b->entered)
+            b->entered = task + 1;
+    }
+    pthread_mutex_unlock(&b->lock);
+    if (skip)
+        return; /* claimed after the batch stopped waiting: not part of it */
+    struct etl_row *row = &b->rows[task];
+    etl_process_pdf(c, &c->workers[worker], b->keys[task],
+                    b->sizes ? b->sizes[task] : -1, row);
     LOGF(row->status == ETL_STATUS_SUCCESS
              ? (log_progress_active() ? LOG_DEBUG : LOG_INFO)
              : LOG_WARN,
-         "pdf_processed", LF_I("batch_id", c->batch_id),
+         "pdf_processed", LF_I("batch_id", b->batch_id),
          LF_S("file_id", row->file_id),
          LF_S("status", etl_status_name(row->status)),
          LF_S("error_type", row->error_type),
          LF_D("processing_time_ms", row->processing_time_ms),
          LF_I("images_extracted", row->n_images));
-    if (c->progress) {
+    /* The row is final before it is marked done: once the batch has
+     * stopped waiting, it reads only rows marked done at that moment. */
+    pthread_mutex_lock(&b->lock);
+    bool late = b->abandoned;
+    b->state[task] = TASK_DONE;
+    pthread_mutex_unlock(&b->lock);
+    if (c->progress && !late) {
         pthread_mutex_lock(&c->hook_lock);
         c->progress(c->hook_arg, row->status);
         pthread_mutex_unlock(&c->hook_lock);
@@ -317,8 +428,11 @@ static void run_task(void *arg, size_t task, unsigned worker)
 
 static bool run_stop(void *arg)
 {
-    struct etl_ctx *c = arg;
-    return c->stop && c->stop(c->hook_arg);
+    struct batch_run *b = arg;
+    pthread_mutex_lock(&b->lock);
+    bool abandoned = b->abandoned;
+    pthread_mutex_unlock(&b->lock);
+    return abandoned || (b->c->stop && b->c->stop(b->c->hook_arg));
 }
 
 enum {
@@ -338,8 +452,24 @@ enum {
     COL_ERROR,
     COL_PROCESSING_TIME_MS,
     COL_PROCESSED_AT,
+    /* Measurements, appended so earlier columns keep their positions; the
+     * first nine follow enum fields_id. */
+    COL_VENT_RATE_BPM,
+    COL_ATRIAL_RATE_BPM,
+    COL_PR_INTERVAL_MS,
+    COL_QRS_DURATION_MS,
+    COL_QT_MS,
+    COL_QTC_MS,
+    COL_P_AXIS_DEG,
+    COL_R_AXIS_DEG,
+    COL_T_AXIS_DEG,
+    COL_INTERPRETATION,
+    COL_ACQUIRED_AT,
+    COL_FIELDS_REJECTED,
     COL_COUNT
 };
+_Static_assert(COL_T_AXIS_DEG - COL_VENT_RATE_BPM + 1 == FIELDS_NUMERIC,
+               "one column per numeric field");
 
 static const struct pq_column result_columns[COL_COUNT] = {
     [COL_BATCH_ID] = {"batch_id", PQ_INT64, false, false, true},
@@ -360,12 +490,54 @@ static const struct pq_column result_columns[COL_COUNT] = {
     [COL_PROCESSING_TIME_MS] = {"processing_time_ms", PQ_DOUBLE, false, false,
                                 false},
     [COL_PROCESSED_AT] = {"processed_at", PQ_TIMESTAMP_MS, false, false, false},
+    [COL_VENT_RATE_BPM] = {"vent_rate_bpm", PQ_INT32, true, false, false},
+    [COL_ATRIAL_RATE_BPM] = {"atrial_rate_bpm", PQ_INT32, true, false, false},
+    [COL_PR_INTERVAL_MS] = {"pr_interval_ms", PQ_INT32, true, false, false},
+    [COL_QRS_DURATION_MS] = {"qrs_duration_ms", PQ_INT32, true, false, false},
+    [COL_QT_MS] = {"qt_ms", PQ_INT32, true, false, false},
+    [COL_QTC_MS] = {"qtc_ms", PQ_INT32, true, false, false},
+    [COL_P_AXIS_DEG] = {"p_axis_deg", PQ_INT32, true, false, false},
+    [COL_R_AXIS_DEG] = {"r_axis_deg", PQ_INT32, true, false, false},
+    [COL_T_AXIS_DEG] = {"t_axis_deg", PQ_INT32, true, false, false},
+    /* Statements repeat across reports: a dictionary pays. */
+    [COL_INTERPRETATION] = {"interpretation", PQ_STRING, true, true, true},
+    /* The report's wall-clock time, stored as if it were UTC. */
+    [COL_ACQUIRED_AT] = {"acquired_at", PQ_TIMESTAMP_MS, true, false, false},
+    [COL_FIELDS_REJECTED] = {"fields_rejected", PQ_INT32, false, false, false},
 };
 
 static int set_opt_str(struct pq_writer *w, size_t col, const char *s,
                        size_t len)
 {
     return s ? pq_set_str(w, col, s, len) : pq_set_null(w, col);
+}
+
+static int write_fields(struct pq_writer *w, const struct fields_result *f)
+{
+    int rc = 0;
+    for (int i = 0; !rc && i < FIELDS_NUMERIC; i++) {
+        size_t col = COL_VENT_RATE_BPM + (size_t)i;
+        assert(strcmp(result_columns[col].name,
+                      fields_name((enum fields_id)i)) == 0);
+        rc = f->has[i] ? pq_set_i32(w, col, f->value[i]) : pq_set_null(w, col);
+    }
+    if (!rc)
+        rc = f->has_interpretation ? pq_list_begin(w, COL_INTERPRETATION)
+                                   : pq_set_null(w, COL_INTERPRETATION);
+    for (size_t i = 0; !rc && i < f->nstatements; i++) {
+        rc = pq_set_str(w, COL_INTERPRETATION, f->statements[i],
+                        strlen(f->statements[i]));
+        /* Text was sanitised to UTF-8, but a statement must never cost
+         * the row. */
+        if (rc == ETL_EINVAL)
+            rc = 0;
+    }
+    if (!rc)
+        rc = f->has_acquired ? pq_set_i64(w, COL_ACQUIRED_AT, f->acquired_ms)
+                             : pq_set_null(w, COL_ACQUIRED_AT);
+    if (!rc)
+        rc = pq_set_i32(w, COL_FIELDS_REJECTED, f->rejected);
+    return rc;
 }
 
 static int write_row(struct pq_writer *w, int64_t batch_id,
@@ -415,6 +587,8 @@ static int write_row(struct pq_writer *w, int64_t batch_id,
     if (!rc)
         rc = pq_set_i64(w, COL_PROCESSED_AT, r->processed_at_ms);
     if (!rc)
+        rc = write_fields(w, &r->fields);
+    if (!rc)
         rc = pq_end_row(w);
     return rc;
 }
@@ -430,8 +604,7 @@ static int write_results(struct etl_ctx *c, size_t n, char **key_out)
         tmpdir = "/tmp";
     buf_printf(&path, "%s/bpecg-%d-batch-%06lld.parquet", tmpdir, getpid(),
                (long long)c->batch_id);
-    buf_printf(&key, "%sbatch_%06lld.parquet", c->meta_prefix,
-               (long long)c->batch_id);
+    etl_parquet_key(c, c->batch_id, &key);
     buf_printf(&bid, "%lld", (long long)c->batch_id);
 
     const struct pq_kv kv[] = {
@@ -482,32 +655,192 @@ out:
     return rc;
 }
 
-static int run_keys(struct etl_ctx *c, int64_t batch_id,
-                    const char *const *keys, const int64_t *sizes, size_t n,
-                    struct etl_batch_result *res, size_t *started_out)
+/* A failed "timeout" row for a PDF that got no result of its own. */
+static int timeout_row(const struct etl_ctx *c, const char *key, int64_t size,
+                       const char *why, struct etl_row *row)
+{
+    memset(row, 0, sizeof(*row));
+    buf_init(&row->text, 0);
+    buf_init(&row->error, 0);
+    row->page_count = -1;
+    row->repaired = -1;
+    row->size_bytes = size;
+    row->status = ETL_STATUS_FAILED;
+    row->error_type = "timeout";
+    row->processed_at_ms = etl_now_ms();
+    row->source_key = strdup(key);
+    struct buf id = BUF_INIT;
+    if (!row->source_key || etl_file_id(key, c->src_prefix, &id) ||
+        buf_addstr(&row->error, why)) {
+        buf_release(&id);
+        return ETL_ENOMEM;
+    }
+    row->file_id = buf_detach(&id, NULL);
+    return row->file_id ? 0 : ETL_ENOMEM;
+}
+
+static void *pool_thread(void *arg)
+{
+    struct batch_run *b = arg;
+    size_t started = pool_run(b->c->pool, b->n, run_task, run_stop, b);
+    pthread_mutex_lock(&b->lock);
+    b->started = started;
+    b->pool_done = true;
+    pthread_cond_broadcast(&b->cond);
+    pthread_mutex_unlock(&b->lock);
+    return NULL;
+}
+
+/* Wait for the pool until hard_deadline_ms; past it, stop waiting. Fills
+ * done[] (tasks whose rows are final) and returns how many tasks (a
+ * prefix) belong to the batch. */
+static size_t wait_pool(struct batch_run *b, int64_t hard_deadline_ms,
+                        bool *done)
+{
+    pthread_t th;
+    if (hard_deadline_ms <= 0 ||
+        pthread_create(&th, NULL, pool_thread, b) != 0) {
+        b->started = pool_run(b->c->pool, b->n, run_task, run_stop, b);
+        for (size_t i = 0; i < b->started; i++)
+            done[i] = true;
+        return b->started;
+    }
+    struct timespec until = {(time_t)(hard_deadline_ms / 1000),
+                             (long)(hard_deadline_ms % 1000) * 1000000L};
+    pthread_mutex_lock(&b->lock);
+    while (!b->pool_done && !b->abandoned)
+        if (pthread_cond_timedwait(&b->cond, &b->lock, &until) == ETIMEDOUT &&
+            !b->pool_done)
+            b->abandoned = true;
+    size_t started = b->abandoned ? b->entered : b->started;
+    for (size_t i = 0; i < started; i++)
+        done[i] = b->state[i] == TASK_DONE;
+    pthread_mutex_unlock(&b->lock);
+    if (b->abandoned)
+        pthread_detach(th);
+    else
+        pthread_join(th, NULL);
+    return started;
+}
+
+/* Run keys[0..n) as batch batch_id. *rows_out gets the rows in key
+ * order: finished tasks; tasks still in flight at the hard deadline as
+ * timeout rows; with all_rows, keys never started as timeout rows too.
+ * *started_out: how many keys (a prefix) were started. Fills res's counts
+ * and last_key. */
+static int run_tasks(struct etl_ctx *c, int64_t batch_id,
+                     const char *const *keys, const int64_t *sizes, size_t n,
+                     int64_t hard_deadline_ms, bool all_rows,
+                     struct etl_batch_result *res, struct etl_row **rows_out,
+                     size_t *nrows_out, size_t *started_out)
 {
     int rc = 0;
-    c->batch_id = batch_id;
-    c->keys = keys;
-    c->sizes = sizes;
-    c->rows = calloc(n ? n : 1, sizeof(*c->rows));
-    if (!c->rows)
+    struct etl_row *out = calloc(n ? n : 1, sizeof(*out));
+    bool *done = calloc(n ? n : 1, sizeof(*done));
+    struct batch_run *b = calloc(1, sizeof(*b));
+    if (b) {
+        b->rows = calloc(n ? n : 1, sizeof(*b->rows));
+        b->state = calloc(n ? n : 1, sizeof(*b->state));
+    }
+    if (!out || !done || !b || !b->rows || !b->state) {
+        if (b) {
+            free(b->rows);
+            free(b->state);
+        }
+        free(b);
+        free(out);
+        free(done);
         return ETL_ENOMEM;
-    size_t started = pool_run(c->pool, n, run_task, run_stop, c);
-    *started_out = started;
+    }
+    b->c = c;
+    b->batch_id = batch_id;
+    b->keys = keys;
+    b->sizes = sizes;
+    b->n = n;
+    pthread_mutex_init(&b->lock, NULL);
+    pthread_cond_init(&b->cond, NULL);
+
+    size_t started = wait_pool(b, hard_deadline_ms, done);
+    bool abandoned = b->abandoned;
+    size_t nrows = all_rows ? n : started;
+    for (size_t i = 0; i < nrows; i++) {
+        if (i < started && done[i]) {
+            out[i] = b->rows[i]; /* moved */
+        } else if (!rc) {
+            bool ran = i < started;
+            res->abandoned += ran;
+            res->not_started += !ran;
+            rc = timeout_row(
+                c, keys[i], sizes ? sizes[i] : -1,
+                ran ? "still in flight at the invocation's hard deadline "
+                      "(half of DEADLINE_MARGIN_MS before the end)"
+                    : "not started: the invocation's deadline was near "
+                      "(DEADLINE_MARGIN_MS)",
+                &out[i]);
+        }
+    }
+    if (abandoned)
+        LOGF(LOG_ERROR, "batch_tasks_abandoned", LF_I("batch_id", batch_id),
+             LF_I("abandoned", res->abandoned));
+    free(done);
+    if (!abandoned) {
+        pthread_cond_destroy(&b->cond);
+        pthread_mutex_destroy(&b->lock);
+        free(b->rows);
+        free(b->state);
+        free(b);
+    }
     res->batch_id = batch_id;
-    res->listed = started;
-    for (size_t i = 0; i < started; i++)
-        res->by_status[c->rows[i].status]++;
-    if (started)
-        rc = write_results(c, started, &res->parquet_key);
-    for (size_t i = 0; i < started; i++)
-        etl_row_release(&c->rows[i]);
-    free(c->rows);
-    c->rows = NULL;
-    c->keys = NULL;
-    c->sizes = NULL;
+    if (!rc) {
+        res->listed = nrows;
+        for (size_t i = 0; i < nrows; i++)
+            res->by_status[out[i].status]++;
+        if (nrows) {
+            res->last_key = strdup(out[nrows - 1].source_key);
+            if (!res->last_key)
+                rc = ETL_ENOMEM;
+        }
+    }
+    *rows_out = out;
+    *nrows_out = nrows;
+    *started_out = started;
     return rc;
+}
+
+/* Ask the commit hook, write the Parquet file, release the rows. */
+static int finish_batch(struct etl_ctx *c, int64_t batch_id,
+                        struct etl_row *rows, size_t nrows, int rc,
+                        const struct etl_batch_opts *o,
+                        struct etl_batch_result *res)
+{
+    if (!rc && o && o->commit)
+        rc = o->commit(o->commit_arg, res);
+    if (!rc && nrows) {
+        c->batch_id = batch_id;
+        c->rows = rows;
+        rc = write_results(c, nrows, &res->parquet_key);
+        c->rows = NULL;
+    }
+    for (size_t i = 0; i < nrows; i++)
+        etl_row_release(&rows[i]);
+    free(rows);
+    return rc;
+}
+
+int etl_run_keys(struct etl_ctx *c, int64_t batch_id, const char *const *keys,
+                 size_t n, const struct etl_batch_opts *o,
+                 struct etl_batch_result *res)
+{
+    struct etl_row *rows = NULL;
+    size_t nrows = 0, started = 0;
+    memset(res, 0, sizeof(*res));
+    res->batch_id = batch_id;
+    if (n == 0)
+        return 0;
+    int rc = run_tasks(c, batch_id, keys, NULL, n, o ? o->hard_deadline_ms : 0,
+                       true, res, &rows, &nrows, &started);
+    res->more = res->not_started > 0;
+    return finish_batch(c, batch_id, rows, nrows, rc, o, res);
 }
 
 /* Collect up to BATCH_SIZE PDF keys after start_after. *cursor is the last
@@ -531,8 +864,8 @@ static int list_batch(struct etl_ctx *c, const char *start_after,
         rc = store_list(c->src, c->src_prefix, after, want - n, &l);
         if (rc) {
             LOGF(LOG_ERROR, "list_failed", LF_S("store", store_name(c->src)),
-                 LF_S("prefix", c->src_prefix),
-                 LF_S("error", etl_strerror(rc)));
+                 LF_S("prefix", c->src_prefix), LF_S("error", etl_strerror(rc)),
+                 LF_S("detail", store_last_error()));
             break;
         }
         for (size_t i = 0; i < l.n; i++) {
@@ -601,9 +934,23 @@ int etl_count_pdfs(struct etl_ctx *c, const char *start_after,
 int etl_run_batch(struct etl_ctx *c, int64_t batch_id, const char *start_after,
                   struct etl_batch_result *res)
 {
+    return etl_run_batch_ex(c, batch_id, start_after, NULL, res);
+}
+
+/* The listing of a batch whose workers were abandoned (see below). */
+static struct {
+    char **keys;
+    int64_t *sizes;
+} abandoned_lists;
+
+int etl_run_batch_ex(struct etl_ctx *c, int64_t batch_id,
+                     const char *start_after, const struct etl_batch_opts *o,
+                     struct etl_batch_result *res)
+{
     char **keys = NULL, *cursor = NULL;
     int64_t *sizes = NULL;
-    size_t n = 0, started = 0;
+    struct etl_row *rows = NULL;
+    size_t n = 0, started = 0, nrows = 0;
     bool more = false;
     memset(res, 0, sizeof(*res));
     res->batch_id = batch_id;
@@ -611,8 +958,9 @@ int etl_run_batch(struct etl_ctx *c, int64_t batch_id, const char *start_after,
     if (rc)
         return rc;
     if (n) {
-        rc = run_keys(c, batch_id, (const char *const *)keys, sizes, n, res,
-                      &started);
+        rc = run_tasks(c, batch_id, (const char *const *)keys, sizes, n,
+                       o ? o->hard_deadline_ms : 0, false, res, &rows, &nrows,
+                       &started);
         if (started < n) {
             /* Stopped early (deadline): the next batch starts right after
              * the last PDF that got a row. */
@@ -624,6 +972,15 @@ int etl_run_batch(struct etl_ctx *c, int64_t batch_id, const char *start_after,
     }
     res->more = more;
     res->next_start_after = cursor;
+    if (n)
+        rc = finish_batch(c, batch_id, rows, nrows, rc, o, res);
+    if (res->abandoned) {
+        /* Stuck workers still read keys: keep them until the process
+         * exits (the context is unusable from now on anyway). */
+        abandoned_lists.keys = keys;
+        abandoned_lists.sizes = sizes;
+        return rc;
+    }
     for (size_t i = 0; i < n; i++)
         free(keys[i]);
     free(keys);

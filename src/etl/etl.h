@@ -17,6 +17,8 @@
 #include "core/cfg.h"
 #include "etl/crops.h"
 
+struct store;
+
 struct etl_ctx;
 
 enum etl_status { ETL_STATUS_SUCCESS, ETL_STATUS_PARTIAL, ETL_STATUS_FAILED };
@@ -29,8 +31,16 @@ struct etl_batch_result {
     size_t listed; /* PDFs in the batch (= rows written) */
     size_t by_status[ETL_STATUS_COUNT];
     char *parquet_key;      /* key in the destination, or NULL */
+    char *last_key;         /* source key of the last row, or NULL */
     char *next_start_after; /* cursor for the next batch, or NULL */
     bool more;              /* the listing has more keys */
+    /* Rows marked failed with error_type "timeout" because the PDF was
+     * still in flight at the hard deadline (the context is then unusable:
+     * see struct etl_batch_opts). */
+    size_t abandoned;
+    /* etl_run_keys: keys never started because the stop hook fired; each
+     * has a failed "timeout" row. */
+    size_t not_started;
 };
 
 void etl_batch_result_release(struct etl_batch_result *r);
@@ -58,6 +68,44 @@ void etl_ctx_set_hooks(struct etl_ctx *c, etl_progress_fn progress,
 int etl_run_batch(struct etl_ctx *c, int64_t batch_id, const char *start_after,
                   struct etl_batch_result *res);
 
+/* Asked once a batch's rows are final, before its Parquet file is
+ * written; res holds what the batch will report (counts, parquet_key not
+ * yet set, last_key, next_start_after, more). Return 0 to write the file;
+ * any other code skips the write and becomes the batch's return value
+ * (e.g. ETL_EEXIST: another invocation already committed this batch). */
+typedef int (*etl_commit_fn)(void *arg, const struct etl_batch_result *res);
+
+/* Options of etl_run_batch_ex and etl_run_keys (NULL: all defaults). */
+struct etl_batch_opts {
+    /* CLOCK_REALTIME ms since the epoch; 0 = none. If PDFs are still in
+     * flight then (a worker stuck in something MuPDF's time budget cannot
+     * interrupt), the batch stops waiting: their rows are written as
+     * failed with error_type "timeout", res->abandoned counts them, and
+     * the cursor still follows the last PDF that got a row. The stuck
+     * threads keep running, so after res->abandoned > 0 the context must
+     * be neither used nor freed: report, then exit the process. */
+    int64_t hard_deadline_ms;
+    etl_commit_fn commit; /* NULL: always write */
+    void *commit_arg;
+};
+
+/* etl_run_batch with options (Lambda's deadline and chain claims). */
+int etl_run_batch_ex(struct etl_ctx *c, int64_t batch_id,
+                     const char *start_after, const struct etl_batch_opts *o,
+                     struct etl_batch_result *res);
+
+/* Process exactly these source keys (object keys in the source store, in
+ * this order) as batch batch_id: Step Functions Distributed Map batches,
+ * S3 notifications, a chain batch redone. Every key gets exactly one row:
+ * when the stop hook fires, keys not yet started get failed rows with
+ * error_type "timeout" (res->not_started, res->more = true). When
+ * res->abandoned > 0, keys must stay valid until the process exits.
+ * next_start_after is always NULL. Returns 0 once the Parquet file is
+ * written (none for n = 0). */
+int etl_run_keys(struct etl_ctx *c, int64_t batch_id, const char *const *keys,
+                 size_t n, const struct etl_batch_opts *o,
+                 struct etl_batch_result *res);
+
 /* Count the PDFs after start_after in the whole listing (for progress
  * display); gives up with ETL_ECANCELED once *stop is set. Thread-safe
  * against a running batch. */
@@ -66,6 +114,20 @@ int etl_count_pdfs(struct etl_ctx *c, const char *start_after,
 
 /* The run id used in outputs (from the config or generated). */
 const char *etl_run_id(const struct etl_ctx *c);
+/* Use run_id (at most 64 bytes of [A-Za-z0-9_.-]) for the batches that
+ * follow, e.g. one Lambda chain's id. ETL_EINVAL otherwise. */
+int etl_ctx_set_run_id(struct etl_ctx *c, const char *run_id);
+
+/* The context's stores and key prefixes, for callers that keep their own
+ * markers next to the results (Lambda's chain claims). The stores are
+ * thread-safe and owned by the context; the prefixes are "" or end in '/'.
+ * Valid for the context's life. */
+struct store *etl_source_store(const struct etl_ctx *c);
+struct store *etl_dest_store(const struct etl_ctx *c);
+const char *etl_source_prefix(const struct etl_ctx *c);   /* PDFs */
+const char *etl_metadata_prefix(const struct etl_ctx *c); /* Parquet */
+/* The Parquet key of batch batch_id in the destination. Appends to out. */
+int etl_parquet_key(const struct etl_ctx *c, int64_t batch_id, struct buf *out);
 /* Where results go, for people: "<dest URL><METADATA_PREFIX>" and
  * "<dest URL><IMAGE_PREFIX>" (static for the context's life). */
 const char *etl_results_location(const struct etl_ctx *c);
@@ -79,5 +141,12 @@ const char *etl_images_location(const struct etl_ctx *c);
 int etl_file_id(const char *key, const char *prefix, struct buf *out);
 /* True for keys ending in ".pdf", any case. */
 bool etl_is_pdf_key(const char *key);
+
+/* The redaction areas of s (REDACT_REGIONS) in page pixels at dpi, edges
+ * rounded outwards (floor/ceil of v * dpi / 72 for pt), clipped to page;
+ * areas wholly outside are left out. out holds s->n entries; returns how
+ * many were written. */
+size_t etl_redact_boxes(const struct crop_set *s, int dpi,
+                        const struct pdf_irect *page, struct pdf_irect *out);
 
 #endif

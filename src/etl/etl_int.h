@@ -6,6 +6,7 @@
 
 #include "core/pool.h"
 #include "etl/etl.h"
+#include "etl/fields.h"
 #include "img/img.h"
 #include "pdf/pdf.h"
 #include "store/storage.h"
@@ -28,6 +29,7 @@ struct etl_row {
     struct buf error;       /* "" = null */
     double processing_time_ms;
     int64_t processed_at_ms;
+    struct fields_result fields; /* measurements read from text */
 };
 
 /* Per worker thread: everything reused from one PDF to the next. */
@@ -41,6 +43,8 @@ struct etl_worker {
 struct etl_ctx {
     const struct etl_config *cfg;
     struct crop_set crops;
+    struct crop_set redact; /* REDACT_REGIONS; n = 0 when none */
+    struct fields_set *fields;
     struct store *src, *dst;
     char *src_prefix;   /* listing prefix in src ("" or ends in '/') */
     char *image_prefix; /* key prefix in dst for images */

@@ -1,6 +1,7 @@
 /* One PDF: read, open, text, crop renders, JPEG, put -> one result row.
  * Nothing that happens to one PDF escapes this file except through its row:
  * every path ends in a row with a status. */
+#include <math.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ void etl_row_release(struct etl_row *row)
         free(row->image_keys[i]);
     free(row->image_keys);
     buf_release(&row->error);
+    fields_result_release(&row->fields);
     memset(row, 0, sizeof(*row));
 }
 
@@ -85,6 +87,31 @@ static int encode_box(void *varg, size_t index, const unsigned char *rgb,
                            &a->w->jpegs[region]);
 }
 
+/* Edges round outwards: a pixel partly inside an area is painted, since
+ * hiding a sliver too much is better than leaving one readable. */
+size_t etl_redact_boxes(const struct crop_set *s, int dpi,
+                        const struct pdf_irect *page, struct pdf_irect *out)
+{
+    size_t n = 0;
+    double k = s->unit == CROP_UNIT_PX ? 1.0 : dpi / 72.0;
+    for (size_t i = 0; i < s->n; i++) {
+        const struct crop_region *r = &s->regions[i];
+        struct pdf_irect b = {(int)floor(r->x0 * k), (int)floor(r->y0 * k),
+                              (int)ceil(r->x1 * k), (int)ceil(r->y1 * k)};
+        if (b.x0 < page->x0)
+            b.x0 = page->x0;
+        if (b.y0 < page->y0)
+            b.y0 = page->y0;
+        if (b.x1 > page->x1)
+            b.x1 = page->x1;
+        if (b.y1 > page->y1)
+            b.y1 = page->y1;
+        if (b.x0 < b.x1 && b.y0 < b.y1)
+            out[n++] = b;
+    }
+    return n;
+}
+
 /* Open, extract and render; the CPU-heavy part, run under the cpu
  * semaphore. encoded[i] is set for regions whose JPEG is in w->jpegs[i]. */
 static void pdf_work(struct etl_ctx *c, struct etl_worker *w,
@@ -114,6 +141,13 @@ static void pdf_work(struct etl_ctx *c, struct etl_worker *w,
                         cfg->text_page, etl_strerror(rc));
         } else {
             row->has_text = true;
+            log_payload("pdf_text", row->text.data, row->text.len,
+                        (size_t)cfg->debug_payloads);
+            rc = fields_extract(c->fields, row->text.data, row->text.len,
+                                &row->fields);
+            if (rc)
+                row_problem(row, etl_errname(rc), "measurements: %s",
+                            etl_strerror(rc));
         }
     }
 
@@ -150,8 +184,12 @@ static void pdf_work(struct etl_ctx *c, struct etl_worker *w,
         enum pdf_render_mode mode = cfg->render_mode == CFG_RENDER_PAGE
                                         ? PDF_RENDER_PAGE
                                         : PDF_RENDER_CLIP;
-        rc = pdf_doc_render(doc, cfg->crop_page - 1, cfg->image_dpi, boxes,
-                            nbox, mode, encode_box, &ea);
+        struct pdf_irect redact[CROP_MAX_REGIONS];
+        size_t nredact =
+            etl_redact_boxes(&c->redact, cfg->image_dpi, &page_px, redact);
+        rc = pdf_doc_render_redacted(doc, cfg->crop_page - 1, cfg->image_dpi,
+                                     boxes, nbox, redact, nredact, mode,
+                                     encode_box, &ea);
         if (rc) {
             row_problem(row, etl_errname(rc), "rendering page %d: %s",
                         cfg->crop_page, etl_strerror(rc));
@@ -191,8 +229,9 @@ static void put_images(struct etl_ctx *c, struct etl_worker *w,
         if (rc) {
             LOGF(LOG_WARN, "image_put_failed", LF_S("key", key.data),
                  LF_S("error", etl_strerror(rc)));
-            row_problem(row, c->put_error, "writing %s: %s", key.data,
-                        etl_strerror(rc));
+            row_problem(row, c->put_error, "writing %s: %s%s%s", key.data,
+                        etl_strerror(rc), *store_last_error() ? ": " : "",
+                        store_last_error());
             continue;
         }
         /* The key in the row is relative to the destination root. */
@@ -223,6 +262,8 @@ void etl_process_pdf(struct etl_ctx *c, struct etl_worker *w, const char *key,
         goto out;
     }
     row->file_id = buf_detach(&id, NULL);
+    /* Lines logged while on this PDF (MuPDF's warnings too) name it. */
+    log_context_set("file_id", row->file_id);
 
     struct store_info info = {0};
     int rc =
@@ -234,7 +275,8 @@ void etl_process_pdf(struct etl_ctx *c, struct etl_worker *w, const char *key,
     }
     if (rc) {
         row_problem(row, rc == ETL_ENOTFOUND ? "not_found" : c->get_error,
-                    "reading %s: %s", key, etl_strerror(rc));
+                    "reading %s: %s%s%s", key, etl_strerror(rc),
+                    *store_last_error() ? ": " : "", store_last_error());
         goto out;
     }
     row->size_bytes = (int64_t)w->bytes.len;
@@ -251,6 +293,7 @@ void etl_process_pdf(struct etl_ctx *c, struct etl_worker *w, const char *key,
     put_images(c, w, row, encoded);
 
 out:
+    log_context_set("file_id", NULL);
     /* A buffer grown by one huge PDF should not pin memory for the rest of
      * the run. */
     if (w->bytes.cap > (64u << 20))

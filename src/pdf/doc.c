@@ -93,6 +93,11 @@ void pdf_doc_free(struct pdf_doc *d)
     fz_context *ctx = d->w->ctx;
     fz_drop_page(ctx, d->page);
     fz_drop_document(ctx, d->pdf ? &d->pdf->super : NULL);
+    /* MuPDF holds back a repeated warning to count it: print it now, while
+     * the log context still names this document, and let the next document
+     * start afresh (its first warning, if equal to this one's last, would
+     * be counted instead of printed). */
+    fz_flush_warnings(ctx);
     free(d);
 }
 
@@ -109,7 +114,7 @@ bool pdf_doc_repaired(const struct pdf_doc *d)
 }
 
 /* Load page (keeping it for the next operation). Inside an operation. */
-static int load_page(struct pdf_doc *d, int page)
+int pdfi_load_page(struct pdf_doc *d, int page)
 {
     if (page < 0 || page >= d->page_count)
         return ETL_EPDF_NOPAGE;
@@ -264,7 +269,7 @@ int pdf_doc_text(struct pdf_doc *d, int page, struct buf *out)
     int rc = pdf_op_begin(d);
     if (rc)
         return rc;
-    rc = load_page(d, page);
+    rc = pdfi_load_page(d, page);
     if (rc)
         return pdf_op_end(d, rc);
 
@@ -327,16 +332,16 @@ int pdf_doc_text(struct pdf_doc *d, int page, struct buf *out)
 /* Rendering */
 
 /* PyMuPDF builds its matrix from the double dpi / 72. */
-static fz_matrix dpi_matrix(int dpi)
+fz_matrix pdfi_dpi_matrix(int dpi)
 {
     float zoom = (float)(dpi / 72.0);
     return fz_scale(zoom, zoom);
 }
 
-static fz_irect page_irect(fz_context *ctx, fz_page *page, int dpi)
+fz_irect pdfi_page_irect(fz_context *ctx, fz_page *page, int dpi)
 {
     return fz_round_rect(
-        fz_transform_rect(fz_bound_page(ctx, page), dpi_matrix(dpi)));
+        fz_transform_rect(fz_bound_page(ctx, page), pdfi_dpi_matrix(dpi)));
 }
 
 int pdf_doc_page_pixels(struct pdf_doc *d, int page, int dpi,
@@ -347,14 +352,14 @@ int pdf_doc_page_pixels(struct pdf_doc *d, int page, int dpi,
     int rc = pdf_op_begin(d);
     if (rc)
         return rc;
-    rc = load_page(d, page);
+    rc = pdfi_load_page(d, page);
     if (!rc) {
         fz_context *ctx = d->w->ctx;
         fz_irect r = {0, 0, 0, 0};
         fz_var(r);
         fz_try(ctx)
         {
-            r = page_irect(ctx, d->page, dpi);
+            r = pdfi_page_irect(ctx, d->page, dpi);
         }
         fz_catch(ctx)
         {
@@ -446,8 +451,8 @@ static int draw_box_rc(fz_context *ctx, fz_display_list *list, fz_matrix ctm,
     return rc;
 }
 
-static fz_display_list *page_list(fz_context *ctx, fz_page *page,
-                                  fz_cookie *cookie)
+fz_display_list *pdfi_page_list(fz_context *ctx, fz_page *page,
+                                fz_cookie *cookie)
 {
     fz_display_list *list = fz_new_display_list(ctx, fz_bound_page(ctx, page));
     fz_device *dev = NULL;
@@ -479,11 +484,40 @@ static fz_irect grown_irect(const struct pdf_irect *b, int m)
     return r;
 }
 
+void pdfi_paint_white(fz_context *ctx, fz_pixmap *pix,
+                      const struct pdf_irect *areas, size_t n)
+{
+    fz_irect pb = fz_pixmap_bbox(ctx, pix);
+    unsigned char *s = fz_pixmap_samples(ctx, pix);
+    ptrdiff_t stride = fz_pixmap_stride(ctx, pix);
+    int comps = fz_pixmap_components(ctx, pix);
+    for (size_t i = 0; i < n; i++) {
+        fz_irect a = {areas[i].x0, areas[i].y0, areas[i].x1, areas[i].y1};
+        fz_irect r = fz_intersect_irect(a, pb);
+        if (fz_is_empty_irect(r))
+            continue;
+        for (int y = r.y0; y < r.y1; y++)
+            memset(s + (ptrdiff_t)(y - pb.y0) * stride +
+                       (ptrdiff_t)(r.x0 - pb.x0) * comps,
+                   0xff, (size_t)(r.x1 - r.x0) * (size_t)comps);
+    }
+}
+
 int pdf_doc_render(struct pdf_doc *d, int page, int dpi,
                    const struct pdf_irect *boxes, size_t n,
                    enum pdf_render_mode mode, pdf_image_fn fn, void *arg)
 {
-    if (!d || dpi <= 0 || (n && !boxes) || !fn ||
+    return pdf_doc_render_redacted(d, page, dpi, boxes, n, NULL, 0, mode, fn,
+                                   arg);
+}
+
+int pdf_doc_render_redacted(struct pdf_doc *d, int page, int dpi,
+                            const struct pdf_irect *boxes, size_t n,
+                            const struct pdf_irect *redact, size_t nredact,
+                            enum pdf_render_mode mode, pdf_image_fn fn,
+                            void *arg)
+{
+    if (!d || dpi <= 0 || (n && !boxes) || !fn || (nredact && !redact) ||
         (mode != PDF_RENDER_CLIP && mode != PDF_RENDER_PAGE))
         return ETL_EINVAL;
     for (size_t i = 0; i < n; i++) {
@@ -493,7 +527,7 @@ int pdf_doc_render(struct pdf_doc *d, int page, int dpi,
     int rc = pdf_op_begin(d);
     if (rc)
         return rc;
-    rc = load_page(d, page);
+    rc = pdfi_load_page(d, page);
     if (rc)
         return pdf_op_end(d, rc);
 
@@ -501,7 +535,7 @@ int pdf_doc_render(struct pdf_doc *d, int page, int dpi,
     const struct pdf_engine *e = d->w->e;
     fz_display_list *list = NULL;
     fz_pixmap *pix = NULL;
-    fz_matrix ctm = dpi_matrix(dpi);
+    fz_matrix ctm = pdfi_dpi_matrix(dpi);
     fz_irect full = {0, 0, 0, 0};
     int cb_rc = 0;
     fz_var(list);
@@ -510,7 +544,7 @@ int pdf_doc_render(struct pdf_doc *d, int page, int dpi,
 
     fz_try(ctx)
     {
-        full = page_irect(ctx, d->page, dpi);
+        full = pdfi_page_irect(ctx, d->page, dpi);
     }
     fz_catch(ctx)
     {
@@ -533,7 +567,7 @@ int pdf_doc_render(struct pdf_doc *d, int page, int dpi,
 
     fz_try(ctx)
     {
-        list = page_list(ctx, d->page, &d->cookie);
+        list = pdfi_page_list(ctx, d->page, &d->cookie);
     }
     fz_catch(ctx)
     {
@@ -557,6 +591,7 @@ int pdf_doc_render(struct pdf_doc *d, int page, int dpi,
         }
         if (rc || atomic_load(&d->expired))
             goto out;
+        pdfi_paint_white(ctx, pix, redact, nredact);
         const unsigned char *s = fz_pixmap_samples(ctx, pix);
         ptrdiff_t stride = fz_pixmap_stride(ctx, pix);
         int px = fz_pixmap_x(ctx, pix), py = fz_pixmap_y(ctx, pix);
@@ -579,6 +614,9 @@ int pdf_doc_render(struct pdf_doc *d, int page, int dpi,
                          &d->cookie, "render_clip", &pix);
         if (rc || atomic_load(&d->expired))
             break;
+        /* Painted over the drawn pixels: the same result as painting the
+         * full page, whatever the clip. */
+        pdfi_paint_white(ctx, pix, redact, nredact);
         ptrdiff_t stride = fz_pixmap_stride(ctx, pix);
         const unsigned char *p = fz_pixmap_samples(ctx, pix) +
                                  (ptrdiff_t)(b->y0 - area.y0) * stride +

@@ -95,4 +95,44 @@ int pdf_doc_render(struct pdf_doc *d, int page, int dpi,
                    const struct pdf_irect *boxes, size_t n,
                    enum pdf_render_mode mode, pdf_image_fn fn, void *arg);
 
+/* pdf_doc_render() with the nredact areas (page pixels at dpi, anywhere;
+ * only their overlap with the page counts) painted white on the page
+ * before any box is handed to fn: a box sees exactly what a crop of the
+ * painted full page would show, in either mode. For de-identification. */
+int pdf_doc_render_redacted(struct pdf_doc *d, int page, int dpi,
+                            const struct pdf_irect *boxes, size_t n,
+                            const struct pdf_irect *redact, size_t nredact,
+                            enum pdf_render_mode mode, pdf_image_fn fn,
+                            void *arg);
+
+/* A labelled rectangle for pdf_doc_preview(). */
+struct pdf_mark {
+    struct pdf_irect box; /* page pixels at dpi; may extend past the page */
+    const char *label;    /* drawn in Helvetica (Latin-1 glyphs); or NULL */
+    uint32_t rgb;         /* 0xRRGGBB of the outline and label background */
+};
+
+/* Image pixels around the page in a preview: page pixel (x, y) is image
+ * pixel (x + PDF_PREVIEW_MARGIN, y + PDF_PREVIEW_MARGIN). */
+#define PDF_PREVIEW_MARGIN 48
+/* Colours of a preview's background and rulers. */
+#define PDF_PREVIEW_BACKGROUND 0xd8d8d8u
+#define PDF_PREVIEW_RULER 0x303030u
+
+/* A PNG (RGB, 8 bits) of page at dpi for checking regions by eye,
+ * appended to png: the page rendered in full on a grey canvas
+ * PDF_PREVIEW_MARGIN pixels larger on every side, the redact areas
+ * painted white, then each mark as an outline PDF_PREVIEW_LINE pixels
+ * wide drawn inside its box (exact colour, no anti-aliasing; parts outside
+ * the canvas are cut) with its label on a background of the mark's colour
+ * at the box's top-left corner (kept on the canvas), and rulers in points
+ * along the top and left edges: a tick every 10 pt, longer every 50 pt,
+ * numbered every 100 pt. The whole canvas counts against the engine's
+ * max_region_pixels. */
+#define PDF_PREVIEW_LINE 2
+int pdf_doc_preview(struct pdf_doc *d, int page, int dpi,
+                    const struct pdf_irect *redact, size_t nredact,
+                    const struct pdf_mark *marks, size_t nmarks,
+                    struct buf *png);
+
 #endif

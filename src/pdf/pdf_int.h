@@ -84,6 +84,20 @@ int pdf_op_begin(struct pdf_doc *d);
  * TOOCOMPLEX), since MuPDF may have swallowed the failure. */
 int pdf_op_end(struct pdf_doc *d, int rc);
 
+/* Shared by doc.c and preview.c (doc.c documents them): load a page
+ * inside an operation (kept for the next one), the dpi matrix PyMuPDF
+ * uses, a page's pixel bounds at dpi, and a page's display list (throws). */
+int pdfi_load_page(struct pdf_doc *d, int page);
+fz_matrix pdfi_dpi_matrix(int dpi);
+fz_irect pdfi_page_irect(fz_context *ctx, fz_page *page, int dpi);
+fz_display_list *pdfi_page_list(fz_context *ctx, fz_page *page,
+                                fz_cookie *cookie);
+
+/* Fill areas (device pixels, any position: only their overlap with the
+ * pixmap is painted) of an RGB pixmap without alpha with white. */
+void pdfi_paint_white(fz_context *ctx, fz_pixmap *pix,
+                      const struct pdf_irect *areas, size_t n);
+
 /* Map the exception just caught (inside fz_catch) to an ETL code:
  * ETL_ENOMEM for memory, ETL_EPDF_TIMEOUT for an abort, else fallback. */
 int pdf_caught_code(fz_context *ctx, int fallback);

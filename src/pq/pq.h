@@ -171,4 +171,71 @@ int pq_writer_close(struct pq_writer *w);
 /* Discard: remove the temporary file and free w. NULL-safe. */
 void pq_writer_abort(struct pq_writer *w);
 
+/* ---- Reading ----
+ *
+ * A reader for the subset of Parquet this writer produces (what `report`
+ * and the tests need): flat columns of the pq_type types and three-level
+ * LIST columns of them; data pages v1 with PLAIN or (RLE_/PLAIN_)
+ * DICTIONARY values and RLE/bit-packed levels; UNCOMPRESSED, SNAPPY or
+ * ZSTD. Anything else (DATA_PAGE_V2, DELTA encodings, other codecs,
+ * nested groups, INT96, timestamps other than milliseconds, ...) is
+ * refused with ETL_ENOTSUP and a message naming what, e.g.
+ *   "column x: codec GZIP is not supported". A malformed file gives
+ * ETL_EINVAL and a message. Every length and count is checked against the
+ * file, so a hostile file cannot read out of bounds.
+ *
+ * The file's bytes are borrowed (they must outlive the reader); columns
+ * are decoded when first asked for. A reader belongs to one thread. */
+
+struct pq_reader;
+struct buf;
+
+/* One value (or list element). Strings are NUL-terminated copies owned by
+ * the reader (len excludes the NUL); PQ_TIMESTAMP_MS is in i64. */
+struct pq_value {
+    bool null;
+    union {
+        bool b;
+        int32_t i32;
+        int64_t i64;
+        float f;
+        double d;
+    } v;
+    const char *s;
+    size_t len;
+};
+
+/* A decoded column. For a flat column row[i] is row i's value. For a list
+ * column row[i].null says whether row i's list is null, and its elements
+ * are elem[first[i]] .. elem[first[i + 1] - 1]. */
+struct pq_cells {
+    size_t nrows;
+    const struct pq_value *row;
+    const size_t *first; /* list columns: nrows + 1 entries; else NULL */
+    const struct pq_value *elem;
+};
+
+/* Parse the footer of data[0..len). On error *out is NULL and err (if not
+ * NULL) gets one line. */
+int pq_reader_open(const void *data, size_t len, struct pq_reader **out,
+                   struct buf *err);
+void pq_reader_free(struct pq_reader *r);
+
+int64_t pq_reader_rows(const struct pq_reader *r);
+size_t pq_reader_ncols(const struct pq_reader *r);
+/* Name, type, optional and list of a column (dictionary is false). */
+const struct pq_column *pq_reader_column(const struct pq_reader *r, size_t i);
+/* Index of the column named name, or -1. */
+int pq_reader_find(const struct pq_reader *r, const char *name);
+/* Value of a footer key_value_metadata key, or NULL (absent or no value). */
+const char *pq_reader_kv(const struct pq_reader *r, const char *key);
+/* created_by, or NULL. */
+const char *pq_reader_created_by(const struct pq_reader *r);
+
+/* Decode column col (every row group). *out stays valid until
+ * pq_reader_free. Errors: ETL_EINVAL (corrupt), ETL_ENOTSUP (outside the
+ * subset), ETL_ENOMEM; err gets one line. */
+int pq_reader_cells(struct pq_reader *r, size_t col,
+                    const struct pq_cells **out, struct buf *err);
+
 #endif

@@ -157,7 +157,23 @@ describe('run on samples and variants', () => {
       error: 'VARCHAR',
       processing_time_ms: 'DOUBLE',
       processed_at: 'TIMESTAMP WITH TIME ZONE',
+      // measurements, appended after the original columns
+      vent_rate_bpm: 'INTEGER',
+      atrial_rate_bpm: 'INTEGER',
+      pr_interval_ms: 'INTEGER',
+      qrs_duration_ms: 'INTEGER',
+      qt_ms: 'INTEGER',
+      qtc_ms: 'INTEGER',
+      p_axis_deg: 'INTEGER',
+      r_axis_deg: 'INTEGER',
+      t_axis_deg: 'INTEGER',
+      interpretation: 'VARCHAR[]',
+      acquired_at: 'TIMESTAMP WITH TIME ZONE',
+      fields_rejected: 'INTEGER',
     });
+    // The original columns keep their positions.
+    assert.deepEqual(cols.slice(0, 3).map((c) => c.column_name), ['batch_id', 'file_id', 'source_key']);
+    assert.equal(cols[15].column_name, 'processed_at');
   });
 
   test('good PDFs: text holds the report fields, one decodable 200x200 crop', () => {
@@ -180,6 +196,17 @@ describe('run on samples and variants', () => {
       }
       assert.match(r.text, new RegExp(`Vent\\. rate\\s+${m.vent_rate}\\s+BPM`));
       assert.match(r.text, new RegExp(`QT/QTc\\s+${m.qt}/${m.qtc}\\s+ms`));
+      // The measurements round-trip exactly as typed columns.
+      assert.deepEqual(
+        [r.vent_rate_bpm, r.pr_interval_ms, r.qrs_duration_ms, r.qt_ms, r.qtc_ms, r.p_axis_deg, r.r_axis_deg, r.t_axis_deg],
+        [m.vent_rate, m.pr, m.qrs, m.qt, m.qtc, m.p_axis, m.r_axis, m.t_axis],
+        key,
+      );
+      assert.equal(r.atrial_rate_bpm, null, key); // the generator prints none
+      assert.deepEqual(r.interpretation, m.interpretation, key);
+      // The report's wall-clock time, stored as if it were UTC.
+      assert.equal(r.acquired_at.toISOString(), `${m.acquired.replace(' ', 'T')}.000Z`, key);
+      assert.equal(r.fields_rejected, 0, key);
       assert.deepEqual(r.image_keys, [`images/${r.file_id}/region_0.jpg`]);
       assert.equal(r.images_extracted, 1);
       const jpg = path.join(OUT, r.image_keys[0]);
@@ -209,10 +236,17 @@ describe('run on samples and variants', () => {
         assert.equal(r.text, null, key);
         assert.equal(r.page_count, null, key);
         assert.ok(r.error.length > 0, key);
+        // No text, no measurements: null, and nothing rejected.
+        assert.equal(r.vent_rate_bpm, null, key);
+        assert.equal(r.interpretation, null, key);
+        assert.equal(r.acquired_at, null, key);
+        assert.equal(r.fields_rejected, 0, key);
       }
     }
     assert.equal(rows.get('variant_many_pages.pdf').page_count, 300);
     assert.ok(rows.get('variant_one_page.pdf').text.includes(manifest.get('variant_one_page.pdf').name));
+    // A PDF without a crop page still has its measurements.
+    assert.equal(rows.get('variant_one_page.pdf').qtc_ms, manifest.get('variant_one_page.pdf').qtc);
     assert.match(rows.get('variant_one_page.pdf').error, /crop page 2 does not exist/);
     // A truncated file is repaired by MuPDF: it must say so.
     const t = rows.get('variant_truncated.pdf');
@@ -325,6 +359,49 @@ describe('crop regions', () => {
     assert.deepEqual(row.image_keys, ['images/UPPER/region_0.jpg', 'images/UPPER/region_1.jpg']);
     assert.deepEqual(jpegSize(path.join(out, row.image_keys[0])), { w: 50, h: 40 });
     assert.deepEqual(jpegSize(path.join(out, row.image_keys[1])), { w: 10, h: 20 });
+  });
+});
+
+describe('measurement patterns (FIELD_PATTERNS_FILE)', () => {
+  test('site patterns come before the built-in ones; out-of-range values are counted', async () => {
+    const f = path.join(work, 'fields.json');
+    fs.writeFileSync(
+      f,
+      JSON.stringify({
+        patterns: [
+          { field: 'atrial_rate_bpm', regex: 'Vent\\. rate ([0-9]+) BPM' },
+          // 0.45 x the QTc: below 200 ms it is out of range
+          { field: 'qtc_ms', regex: 'QT/QTc [0-9]+/([0-9]+)', scale: 0.45 },
+        ],
+      }),
+    );
+    const out = path.join(work, 'fields');
+    const r = run(['run', '--source', IN, '--dest', out, '--field-patterns-file', f, '--max-batches', '1', '--batch-size', '8']);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = await rowsOf(out);
+    assert.equal(rows.size, 8);
+    let rejected = 0;
+    let kept = 0;
+    for (const [key, row] of rows) {
+      const m = manifest.get(key);
+      assert.equal(row.atrial_rate_bpm, m.vent_rate, key);
+      assert.equal(row.vent_rate_bpm, m.vent_rate, key); // the built-in one still reads
+      const scaled = Math.round(m.qtc * 0.45);
+      assert.equal(row.qtc_ms, scaled >= 200 ? scaled : null, key);
+      assert.equal(row.fields_rejected, scaled >= 200 ? 0 : 1, key);
+      rejected += row.fields_rejected;
+      kept += row.qtc_ms !== null;
+    }
+    assert.ok(rejected > 0 && kept > 0, `${rejected} rejected, ${kept} kept`);
+  });
+
+  test('a bad pattern file stops the run, naming the file, pattern and problem', () => {
+    const f = path.join(work, 'bad-fields.json');
+    fs.writeFileSync(f, JSON.stringify({ patterns: [{ field: 'qt_ms', regex: 'QT ([0-9]+)' }, { field: 'qt_ms', regex: 'QT (' }] }));
+    const r = run(['run', '--source', IN, '--dest', path.join(work, 'never')], { FIELD_PATTERNS_FILE: f });
+    assert.equal(r.code, 2);
+    assert.ok(r.stderr.includes(`${f}: patterns[1].regex: `), r.stderr);
+    assert.ok(!fs.existsSync(path.join(work, 'never', 'metadata')));
   });
 });
 

@@ -28,6 +28,9 @@ static const char *const all_env[] = {
     "CROP_PAGE",
     "CROP_REGIONS",
     "CROP_REGIONS_FILE",
+    "REDACT_REGIONS",
+    "REDACT_REGIONS_FILE",
+    "FIELD_PATTERNS_FILE",
     "RENDER_MODE",
     "MAX_PDF_BYTES",
     "PDF_TIMEOUT_MS",
@@ -38,8 +41,12 @@ static const char *const all_env[] = {
     "PARQUET_COMPRESSION",
     "LOG_LEVEL",
     "LOG_FORMAT",
+    "DEBUG_PAYLOADS",
     "AWS_REGION",
     "AWS_LAMBDA_FUNCTION_NAME",
+    "DEADLINE_MARGIN_MS",
+    "MAX_CHAIN_BATCHES",
+    "KILL_SWITCH_KEY",
     "START_AFTER",
     "BATCH_ID",
     "MAX_BATCHES",
@@ -121,6 +128,9 @@ TEST(defaults)
     CHECK_EQ_INT(l.c.crop_page, 2);
     CHECK(l.c.crop_regions == NULL);
     CHECK(l.c.crop_regions_file == NULL);
+    CHECK(l.c.redact_regions == NULL);
+    CHECK(l.c.redact_regions_file == NULL);
+    CHECK(l.c.field_patterns_file == NULL);
     CHECK_EQ_INT(l.c.render_mode, CFG_RENDER_CLIP);
     CHECK_EQ_INT(l.c.max_pdf_bytes, 100LL * 1024 * 1024);
     CHECK_EQ_INT(l.c.pdf_timeout_ms, 30000);
@@ -130,8 +140,12 @@ TEST(defaults)
     CHECK_EQ_INT(l.c.parquet_compression, CFG_CODEC_ZSTD);
     CHECK_EQ_INT(l.c.log_level, LOG_INFO);
     CHECK_EQ_INT(l.c.log_format, LOG_FORMAT_AUTO);
+    CHECK_EQ_INT(l.c.debug_payloads, 0);
     CHECK(l.c.aws_region == NULL);
     CHECK(l.c.aws_lambda_function_name == NULL);
+    CHECK_EQ_INT(l.c.deadline_margin_ms, 60000);
+    CHECK_EQ_INT(l.c.max_chain_batches, 100000);
+    CHECK(l.c.kill_switch_key == NULL);
     CHECK(l.c.start_after == NULL);
     CHECK_EQ_INT(l.c.batch_id, 0);
     CHECK_EQ_INT(l.c.max_batches, 0);
@@ -164,6 +178,11 @@ static const struct int_setting ints[] = {
      OFFI(pdf_max_memory_mb)},
     {"RETRY_MAX_ATTEMPTS", "--retry-max-attempts", 1, 20, 3,
      OFFI(retry_max_attempts)},
+    {"DEBUG_PAYLOADS", "--debug-payloads", 0, 65536, 0, OFFI(debug_payloads)},
+    {"DEADLINE_MARGIN_MS", "--deadline-margin-ms", 100, 900000, 60000,
+     OFFI(deadline_margin_ms)},
+    {"MAX_CHAIN_BATCHES", "--max-chain-batches", 1, 1000000000, 100000,
+     OFFL(max_chain_batches)},
     {"BATCH_ID", "--batch-id", 0, INT64_MAX, 0, OFFL(batch_id)},
     {"MAX_BATCHES", "--max-batches", 0, INT64_MAX, 0, OFFL(max_batches)},
 };
@@ -535,7 +554,8 @@ TEST(strings)
     load(&l,
          ENV("SOURCE_BUCKET=my-bucket", "DEST_BUCKET=/data/out",
              "AWS_LAMBDA_FUNCTION_NAME=bpecg-etl", "START_AFTER=pdfs/0042.pdf",
-             "RUN_ID=run-2024.01_a", "CROP_REGIONS_FILE=crops.json"),
+             "RUN_ID=run-2024.01_a", "CROP_REGIONS_FILE=crops.json",
+             "KILL_SWITCH_KEY=ops/STOP-ETL"),
          NULL);
     CHECK_EQ_INT(l.rc, 0);
     CHECK_EQ_STR(l.c.source_bucket, "my-bucket");
@@ -546,6 +566,7 @@ TEST(strings)
     CHECK_EQ_STR(l.c.start_after, "pdfs/0042.pdf");
     CHECK_EQ_STR(l.c.run_id, "run-2024.01_a");
     CHECK_EQ_STR(l.c.crop_regions_file, "crops.json");
+    CHECK_EQ_STR(l.c.kill_switch_key, "ops/STOP-ETL");
     unload(&l);
 
     /* CROP_REGIONS may span lines. */
@@ -658,6 +679,52 @@ TEST(crop_settings)
     CHECK_EQ_INT(l.rc, 0);
     CHECK_EQ_STR(l.c.crop_regions, "[[1,2,3,4]]");
     CHECK(l.c.crop_regions_file == NULL);
+    unload(&l);
+}
+
+TEST(redact_and_field_settings)
+{
+    EXPECT_ERROR(
+        ENV("REDACT_REGIONS=[[1,2,3,4]]", "REDACT_REGIONS_FILE=r.json"), NULL,
+        "REDACT_REGIONS and REDACT_REGIONS_FILE are both set: give one or "
+        "the other");
+    EXPECT_ERROR(
+        NULL,
+        ARGV("--redact-regions=[[1,2,3,4]]", "--redact-regions-file", "r.json"),
+        "--redact-regions and --redact-regions-file are both set: "
+        "give one or the other");
+    EXPECT_ERROR(ENV("REDACT_REGIONS=[[1,2,3,4]]\033"), NULL,
+                 "REDACT_REGIONS=\"[[1,2,3,4]]\\x1b\": must be JSON text "
+                 "without control characters");
+    /* A flag for one replaces the other from the environment. */
+    struct load l;
+    load(&l, ENV("REDACT_REGIONS=[[1,2,3,4]]"),
+         ARGV("--redact-regions-file", "r.json"));
+    CHECK_EQ_INT(l.rc, 0);
+    CHECK(l.c.redact_regions == NULL);
+    CHECK_EQ_STR(l.c.redact_regions_file, "r.json");
+    unload(&l);
+    load(&l, ENV("REDACT_REGIONS_FILE=r.json"),
+         ARGV("--redact-regions", "[[1,2,3,4]]"));
+    CHECK_EQ_INT(l.rc, 0);
+    CHECK_EQ_STR(l.c.redact_regions, "[[1,2,3,4]]");
+    CHECK(l.c.redact_regions_file == NULL);
+    unload(&l);
+    /* Crop and redaction regions are independent. */
+    load(&l, ENV("CROP_REGIONS=[[0,0,5,5]]", "REDACT_REGIONS=[[1,2,3,4]]"),
+         NULL);
+    CHECK_EQ_INT(l.rc, 0);
+    CHECK_EQ_STR(l.c.crop_regions, "[[0,0,5,5]]");
+    CHECK_EQ_STR(l.c.redact_regions, "[[1,2,3,4]]");
+    unload(&l);
+    load(&l, ENV("FIELD_PATTERNS_FILE=site.json"), NULL);
+    CHECK_EQ_INT(l.rc, 0);
+    CHECK_EQ_STR(l.c.field_patterns_file, "site.json");
+    unload(&l);
+    load(&l, ENV("FIELD_PATTERNS_FILE=site.json"),
+         ARGV("--field-patterns-file="));
+    CHECK_EQ_INT(l.rc, 0);
+    CHECK(l.c.field_patterns_file == NULL);
     unload(&l);
 }
 
@@ -873,6 +940,7 @@ TEST(hash)
         "CONCURRENCY=3",
         "BATCH_SIZE=7",
         "LOG_LEVEL=DEBUG",
+        "DEBUG_PAYLOADS=100",
         "RETRY_MAX_ATTEMPTS=5",
         "RUN_ID=abc",
         "START_AFTER=x.pdf",
@@ -880,6 +948,13 @@ TEST(hash)
         "PDF_PREFIX=in/",
         "AWS_REGION=eu-west-1",
         "CROP_REGIONS_FILE=c.json", /* counted through the parsed regions */
+        /* etl adds these to the crops text it hashes */
+        "REDACT_REGIONS=[[1,2,3,4]]",
+        "FIELD_PATTERNS_FILE=f.json",
+        /* Lambda's chain control changes no output */
+        "DEADLINE_MARGIN_MS=5000",
+        "MAX_CHAIN_BATCHES=3",
+        "KILL_SWITCH_KEY=ops/STOP",
     };
     for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
         hash_of(ENV(same[i]), h);
@@ -914,6 +989,7 @@ int main(void)
     RUN(region_fallback);
     RUN(source_and_dest_flags);
     RUN(crop_settings);
+    RUN(redact_and_field_settings);
     RUN(flags);
     RUN(flag_names_follow_variables);
     RUN(usage_markdown);

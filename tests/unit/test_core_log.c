@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -56,6 +57,52 @@ TEST(console_format)
     CHECK(strstr(out, "WARN  slow key=\"a b\" n=-2\n") != NULL);
 }
 
+static void *log_from_other_thread(void *arg)
+{
+    (void)arg;
+    LOGF(LOG_INFO, "other_thread");
+    return NULL;
+}
+
+/* A worker's context (the file_id of its PDF) goes on every line it logs,
+ * library warnings included, and on no other thread's lines. */
+TEST(context_fields)
+{
+    int fds[2];
+    CHECK_EQ_INT(pipe(fds), 0);
+    log_init(LOG_DEBUG, LOG_FORMAT_JSON, fds[1]);
+    CHECK_EQ_INT(log_context_set("file_id", "site/a \"b\""), 0);
+    LOGF(LOG_DEBUG, "mupdf_warning", LF_S("message", "repairing"));
+    LOGF(LOG_INFO, "region_clipped", LF_S("file_id", "own"));
+    pthread_t t;
+    CHECK_EQ_INT(pthread_create(&t, NULL, log_from_other_thread, NULL), 0);
+    pthread_join(t, NULL);
+    CHECK_EQ_INT(log_context_set("file_id", NULL), 0);
+    LOGF(LOG_INFO, "after");
+    close(fds[1]);
+    char out[2048];
+    read_all(fds[0], out, sizeof(out));
+    close(fds[0]);
+    CHECK(strstr(out, "\"event\":\"mupdf_warning\",\"message\":\"repairing\","
+                      "\"file_id\":\"site/a \\\"b\\\"\"}\n") != NULL);
+    CHECK(strstr(out, "\"event\":\"region_clipped\",\"file_id\":\"own\"}\n") !=
+          NULL);
+    CHECK(strstr(out, "\"event\":\"other_thread\"}\n") != NULL);
+    CHECK(strstr(out, "\"event\":\"after\"}\n") != NULL);
+
+    /* Bounded: keys replace themselves; a fifth distinct key is refused. */
+    CHECK_EQ_INT(log_context_set("a", "1"), 0);
+    CHECK_EQ_INT(log_context_set("a", "2"), 0);
+    CHECK_EQ_INT(log_context_set("b", "1"), 0);
+    CHECK_EQ_INT(log_context_set("c", "1"), 0);
+    CHECK_EQ_INT(log_context_set("d", "1"), 0);
+    CHECK(log_context_set("e", "1") != 0);
+    CHECK(log_context_set(NULL, "1") != 0);
+    log_context_clear();
+    CHECK_EQ_INT(log_context_set("e", "1"), 0);
+    log_context_clear();
+}
+
 TEST(level_parse)
 {
     enum log_level l;
@@ -74,6 +121,7 @@ int main(void)
 {
     RUN(json_lines_with_fields);
     RUN(console_format);
+    RUN(context_fields);
     RUN(level_parse);
     return harness_done();
 }
