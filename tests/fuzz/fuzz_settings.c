@@ -1,0 +1,152 @@
+/* libFuzzer target: the settings loader (core/cfg.c) with fuzzed flags and
+ * environment, and the crop regions it may carry (etl/crops.c).
+ *
+ * Input: records separated by NUL or '\n'. A record "$" + one byte +
+ * VALUE sets the variable that byte selects (from the list of variables
+ * cfg reads) to VALUE; any other record is one argv element. Every
+ * variable is cleared first, so inputs do not leak into each other.
+ * Checks: an error is one line naming what was wrong; an accepted
+ * configuration is within the documented ranges. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/cfg.h"
+#include "core/err.h"
+#include "crops_check.h"
+#include "fuzz.h"
+
+static const char *const vars[] = {
+    "SOURCE_BUCKET",
+    "PDF_PREFIX",
+    "DEST_BUCKET",
+    "IMAGE_PREFIX",
+    "METADATA_PREFIX",
+    "BATCH_SIZE",
+    "CONCURRENCY",
+    "IMAGE_DPI",
+    "IMAGE_QUALITY",
+    "TEXT_PAGE",
+    "CROP_PAGE",
+    "CROP_REGIONS",
+    "CROP_REGIONS_FILE",
+    "REDACT_REGIONS",
+    "REDACT_REGIONS_FILE",
+    "FIELD_PATTERNS_FILE",
+    "RENDER_MODE",
+    "MAX_PDF_BYTES",
+    "PDF_TIMEOUT_MS",
+    "PDF_MAX_MEMORY_MB",
+    "RETRY_MAX_ATTEMPTS",
+    "RETRY_INITIAL_WAIT",
+    "RETRY_MAX_WAIT",
+    "PARQUET_COMPRESSION",
+    "LOG_LEVEL",
+    "LOG_FORMAT",
+    "AWS_REGION",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "DEADLINE_MARGIN_MS",
+    "MAX_CHAIN_BATCHES",
+    "KILL_SWITCH_KEY",
+    "START_AFTER",
+    "BATCH_ID",
+    "MAX_BATCHES",
+    "RUN_ID",
+    "AWS_LAMBDA_LOG_LEVEL",
+    "AWS_LAMBDA_LOG_FORMAT",
+    "AWS_DEFAULT_REGION",
+    "DEBUG_PAYLOADS",
+};
+#define NVARS (sizeof(vars) / sizeof(vars[0]))
+#define MAX_ARGS 64
+
+static void check_prefix(const char *p)
+{
+    FUZZ_CHECK(p != NULL);
+    size_t n = strlen(p);
+    FUZZ_CHECK(n == 0 || (p[n - 1] == '/' && p[0] != '/'));
+    FUZZ_CHECK(strstr(p, "//") == NULL && strchr(p, '\\') == NULL);
+}
+
+static void check_regions(const char *json, const char *source)
+{
+    if (!json)
+        return;
+    struct crop_set set;
+    struct buf err = BUF_INIT;
+    int rc = crops_parse(json, source, &set, &err);
+    FUZZ_CHECK(rc == 0 || rc == ETL_ECONFIG || rc == ETL_ENOMEM);
+    if (rc == 0)
+        fuzz_check_crops(&set);
+    buf_release(&err);
+}
+
+static void check_config(const struct etl_config *c)
+{
+    FUZZ_CHECK(c->batch_size >= 1 && c->batch_size <= 1000);
+    FUZZ_CHECK(c->concurrency >= 1 && c->concurrency <= 256);
+    FUZZ_CHECK(c->image_dpi >= 36 && c->image_dpi <= 600);
+    FUZZ_CHECK(c->image_quality >= 1 && c->image_quality <= 100);
+    FUZZ_CHECK(c->text_page >= 1 && c->crop_page >= 1);
+    FUZZ_CHECK(c->max_pdf_bytes >= 1024 &&
+               c->max_pdf_bytes <= 4LL * 1024 * 1024 * 1024);
+    FUZZ_CHECK(c->pdf_timeout_ms >= 100 && c->pdf_timeout_ms <= 900000);
+    FUZZ_CHECK(c->pdf_max_memory_mb >= 64 && c->pdf_max_memory_mb <= 65536);
+    FUZZ_CHECK(c->retry_max_attempts >= 1 && c->retry_max_attempts <= 20);
+    FUZZ_CHECK(c->retry_initial_wait >= 0 && c->retry_initial_wait <= 60);
+    FUZZ_CHECK(c->retry_max_wait >= c->retry_initial_wait &&
+               c->retry_max_wait <= 900);
+    FUZZ_CHECK(c->log_level >= LOG_DEBUG && c->log_level <= LOG_OFF);
+    FUZZ_CHECK(c->batch_id >= 0 && c->max_batches >= 0);
+    check_prefix(c->pdf_prefix);
+    check_prefix(c->image_prefix);
+    check_prefix(c->metadata_prefix);
+    FUZZ_CHECK(!(c->crop_regions && c->crop_regions_file));
+    FUZZ_CHECK(!(c->redact_regions && c->redact_regions_file));
+    char hash[17];
+    cfg_hash(c, c->crop_regions, hash);
+    FUZZ_CHECK(strlen(hash) == 16);
+    check_regions(c->crop_regions, "CROP_REGIONS");
+    check_regions(c->redact_regions, "REDACT_REGIONS");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct buf in = BUF_INIT;
+    if (buf_add(&in, data, size))
+        return 0;
+    for (size_t i = 0; i < NVARS; i++)
+        unsetenv(vars[i]);
+
+    char *argv[MAX_ARGS + 1];
+    int argc = 0;
+    char *p = in.data, *end = in.data + in.len;
+    while (p <= end) {
+        char *rec = p;
+        while (p < end && *p != '\0' && *p != '\n')
+            p++;
+        *p = '\0'; /* end is in.data[len], always NUL */
+        p++;
+        if (rec[0] == '$' && rec[1] != '\0') {
+            setenv(vars[(unsigned char)rec[1] % NVARS], rec + 2, 1);
+        } else if (argc < MAX_ARGS && (rec[0] || p <= end)) {
+            argv[argc++] = rec;
+        }
+    }
+    argv[argc] = NULL;
+
+    struct etl_config cfg;
+    struct buf err = BUF_INIT;
+    int rc = cfg_load(&cfg, argc, argv, &err);
+    FUZZ_CHECK(rc == 0 || rc == ETL_ECONFIG || rc == ETL_ENOMEM);
+    if (rc == 0) {
+        FUZZ_CHECK(err.len == 0);
+        check_config(&cfg);
+    } else if (rc == ETL_ECONFIG) {
+        FUZZ_CHECK(err.len > 0 && strchr(err.data, '\n') == NULL);
+    }
+    cfg_release(&cfg);
+    buf_release(&err);
+    buf_release(&in);
+    return 0;
+}
