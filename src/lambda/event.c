@@ -55,6 +55,18 @@ static int bad(struct buf *err, const char *fmt, ...)
     return rc ? rc : ETL_EINVAL;
 }
 
+/* Text from the event for a message (a member name, the JSON parser's
+ * excerpt), cut to fit out: control characters become '?', so a hostile
+ * event cannot break the message's one line or forge log lines. */
+static const char *printable(const char *s, char *out, size_t size)
+{
+    size_t n = 0;
+    for (; s[n] && n + 1 < size; n++)
+        out[n] = (unsigned char)s[n] < 0x20 || s[n] == 0x7f ? '?' : s[n];
+    out[n] = '\0';
+    return out;
+}
+
 /* A string member: *out = NULL when absent or null (if null_ok). */
 static int get_string(json_t *obj, const char *name, const char *where,
                       bool null_ok, char **out, struct buf *err)
@@ -109,13 +121,14 @@ static int parse_chain(json_t *root, struct lambda_event *ev, struct buf *err)
         bool ok = false;
         for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
             ok = ok || strcmp(name, known[i]) == 0;
+        char shown[101];
         if (!ok)
             return bad(err,
-                       "unknown member \"%.100s\": a chain event has "
+                       "unknown member \"%s\": a chain event has "
                        "start_after, batch_id and run_id (all optional); "
                        "Step Functions batches have Items, S3 "
                        "notifications Records",
-                       name);
+                       printable(name, shown, sizeof(shown)));
     }
     ev->kind = LAMBDA_EVENT_CHAIN;
     ev->source = "chain";
@@ -351,9 +364,11 @@ int lambda_event_parse(const char *json, size_t len,
     json_error_t je;
     json_t *root =
         json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+    char shown[sizeof(je.text)];
     if (!root)
         return bad(err, "the event is not valid JSON: %s (line %d, column %d)",
-                   je.text, je.line, je.column);
+                   printable(je.text, shown, sizeof(shown)), je.line,
+                   je.column);
     int rc;
     if (!json_is_object(root)) {
         rc = bad(err, "the event must be a JSON object");

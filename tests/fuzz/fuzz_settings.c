@@ -110,13 +110,38 @@ static void check_config(const struct etl_config *c)
     check_regions(c->redact_regions, "REDACT_REGIONS");
 }
 
+/* The "NAME=VALUE" strings put into the environment. putenv, not setenv:
+ * glibc's setenv keeps every value it was ever given, which over millions
+ * of inputs looks like a leak to the fuzzer's RSS limit. */
+static char *env_strings[NVARS];
+
+static void set_var(size_t i, const char *value)
+{
+    struct buf b = BUF_INIT;
+    if (buf_printf(&b, "%s=%s", vars[i], value))
+        return;
+    unsetenv(vars[i]);
+    free(env_strings[i]);
+    env_strings[i] = buf_detach(&b, NULL);
+    if (env_strings[i])
+        putenv(env_strings[i]);
+}
+
+static void clear_vars(void)
+{
+    for (size_t i = 0; i < NVARS; i++) {
+        unsetenv(vars[i]);
+        free(env_strings[i]);
+        env_strings[i] = NULL;
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct buf in = BUF_INIT;
     if (buf_add(&in, data, size))
         return 0;
-    for (size_t i = 0; i < NVARS; i++)
-        unsetenv(vars[i]);
+    clear_vars();
 
     char *argv[MAX_ARGS + 1];
     int argc = 0;
@@ -128,7 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         *p = '\0'; /* end is in.data[len], always NUL */
         p++;
         if (rec[0] == '$' && rec[1] != '\0') {
-            setenv(vars[(unsigned char)rec[1] % NVARS], rec + 2, 1);
+            set_var((unsigned char)rec[1] % NVARS, rec + 2);
         } else if (argc < MAX_ARGS && (rec[0] || p <= end)) {
             argv[argc++] = rec;
         }
@@ -148,5 +173,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg_release(&cfg);
     buf_release(&err);
     buf_release(&in);
+    clear_vars();
     return 0;
 }
