@@ -51,10 +51,11 @@ valgrind:
 	@cd build-valgrind && ctest --output-on-failure -L valgrind
 
 # libFuzzer targets (tests/fuzz), FUZZ_SECONDS each (default 60), with clang,
-# ASan and UBSan; FUZZ_TARGETS="pdf sigv4" picks some. See scripts/fuzz.
+# ASan and UBSan; FUZZ_TARGETS="pdf sigv4" picks some, FUZZ_JOBS=N runs N at
+# once. See scripts/fuzz.
 FUZZ_SECONDS ?= 60
 fuzz:
-	@scripts/install-deps --build
+	@scripts/install-deps --dev
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz build-fuzz
 
 demo: build
@@ -70,6 +71,7 @@ bench:
 	@bench/run --build build-bench --readme
 
 lint:
+	@scripts/install-deps --dev
 	@scripts/lint $(BUILD)
 
 format:
@@ -77,6 +79,7 @@ format:
 
 coverage:
 	@scripts/install-deps
+	@scripts/install-deps --dev
 	@$(MAKE) --no-print-directory build BUILD=build-coverage \
 		CMAKE_FLAGS="-DETL_COVERAGE=ON -DCMAKE_BUILD_TYPE=Debug"
 	@scripts/coverage build-coverage

@@ -8,9 +8,12 @@
  * file already in the page cache, so reading them is not I/O either.
  *
  * --mode mupdf (default) calls MuPDF directly; --mode etl does the same
- * work through src/pdf's public API (pdf/pdf.h), which adds what bpecg-etl
- * adds around MuPDF (PyMuPDF-identical text, the clip margin, deadlines,
- * the memory-accounting allocator) and so measures that layer's cost.
+ * work through src/pdf's public API (pdf/pdf.h), which adds what that layer
+ * adds around MuPDF (PyMuPDF-identical text, the clip margin; no deadline
+ * or memory cap here) and so measures its cost. --render union|page|direct
+ * replaces the one-clip-per-box rendering by one render of the boxes'
+ * union, of the whole page, or of the union straight from the page without
+ * a display list, to compare strategies.
  *
  * Prints one JSON object on stdout: PDFs, crops, failures, the wall time
  * of the processing alone and a histogram of the crop pixel sizes. */
@@ -472,11 +475,11 @@ int main(int argc, char **argv)
     r.text_page = 1;
     r.crop_page = 2;
     parse_boxes("[[100,100,300,300]]", &r);
-    for (int i = 1; i < argc; i++) {
+    if (argc % 2 == 0) /* every option takes a value */
+        usage();
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v)
-            usage();
+        const char *v = argv[i + 1];
         if (strcmp(a, "--src") == 0)
             src = v;
         else if (strcmp(a, "--crops") == 0) {
@@ -508,7 +511,6 @@ int main(int argc, char **argv)
             r.use_etl = true;
         else
             usage();
-        i++;
     }
     if (!src)
         usage();
@@ -540,7 +542,7 @@ int main(int argc, char **argv)
         pthread_join(ts[i].tid, NULL);
     double wall = mono_s() - t0;
 
-    struct floor_thread sum = {&r};
+    struct floor_thread sum = {.r = &r};
     for (unsigned i = 0; i < nthreads; i++) {
         sum.pdfs += ts[i].pdfs;
         sum.crops += ts[i].crops;
