@@ -503,6 +503,36 @@ void pdfi_paint_white(fz_context *ctx, fz_pixmap *pix,
     }
 }
 
+static int64_t irect_area(fz_irect r)
+{
+    return fz_is_empty_irect(r) ? 0 : (int64_t)(r.x1 - r.x0) * (r.y1 - r.y0);
+}
+
+static fz_irect irect_union(fz_irect a, fz_irect b)
+{
+    fz_irect r = {a.x0 < b.x0 ? a.x0 : b.x0, a.y0 < b.y0 ? a.y0 : b.y0,
+                  a.x1 > b.x1 ? a.x1 : b.x1, a.y1 > b.y1 ? a.y1 : b.y1};
+    return r;
+}
+
+/* Give fn each box as a view into pix, which covers every box. */
+static int hand_out_views(fz_context *ctx, fz_pixmap *pix,
+                          const struct pdf_irect *boxes, size_t n,
+                          pdf_image_fn fn, void *arg)
+{
+    const unsigned char *s = fz_pixmap_samples(ctx, pix);
+    ptrdiff_t stride = fz_pixmap_stride(ctx, pix);
+    int px = fz_pixmap_x(ctx, pix), py = fz_pixmap_y(ctx, pix);
+    int rc = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        const struct pdf_irect *b = &boxes[i];
+        const unsigned char *p =
+            s + (ptrdiff_t)(b->y0 - py) * stride + (ptrdiff_t)(b->x0 - px) * 3;
+        rc = fn(arg, i, p, b->x1 - b->x0, b->y1 - b->y0, stride);
+    }
+    return rc;
+}
+
 int pdf_doc_render(struct pdf_doc *d, int page, int dpi,
                    const struct pdf_irect *boxes, size_t n,
                    enum pdf_render_mode mode, pdf_image_fn fn, void *arg)
@@ -592,23 +622,35 @@ int pdf_doc_render_redacted(struct pdf_doc *d, int page, int dpi,
         if (rc || atomic_load(&d->expired))
             goto out;
         pdfi_paint_white(ctx, pix, redact, nredact);
-        const unsigned char *s = fz_pixmap_samples(ctx, pix);
-        ptrdiff_t stride = fz_pixmap_stride(ctx, pix);
-        int px = fz_pixmap_x(ctx, pix), py = fz_pixmap_y(ctx, pix);
-        for (size_t i = 0; !cb_rc && i < n; i++) {
-            const struct pdf_irect *b = &boxes[i];
-            const unsigned char *p = s + (ptrdiff_t)(b->y0 - py) * stride +
-                                     (ptrdiff_t)(b->x0 - px) * 3;
-            cb_rc = fn(arg, i, p, b->x1 - b->x0, b->y1 - b->y0, stride);
-        }
+        cb_rc = hand_out_views(ctx, pix, boxes, n, fn, arg);
         goto out;
     }
 
-    /* Clip mode: each box alone (with its margin), the list culled to it
-     * by the scissor. */
+    /* Clip mode. Each run of the list strokes every path whose bounds meet
+     * the scissor, in full, so several boxes on one page cost far more
+     * drawn one by one than drawn once as their union: when the union is
+     * not much larger than the boxes (with their margins), draw it once and
+     * hand out views into it; otherwise draw each box alone, the list
+     * culled to it by the scissor. */
+    int m = clip_margin(dpi);
+    fz_irect uni = fz_empty_irect;
+    int64_t sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        fz_irect a = fz_intersect_irect(grown_irect(&boxes[i], m), full);
+        uni = i ? irect_union(uni, a) : a;
+        sum += irect_area(a);
+    }
+    if (n > 1 && irect_area(uni) <= sum + sum / 2 && !too_many_pixels(e, uni)) {
+        rc = draw_box_rc(ctx, list, ctm, uni, fz_rect_from_irect(uni),
+                         &d->cookie, "render_union", &pix);
+        if (rc || atomic_load(&d->expired))
+            goto out;
+        pdfi_paint_white(ctx, pix, redact, nredact);
+        cb_rc = hand_out_views(ctx, pix, boxes, n, fn, arg);
+        goto out;
+    }
     for (size_t i = 0; !cb_rc && i < n; i++) {
         const struct pdf_irect *b = &boxes[i];
-        int m = clip_margin(dpi);
         fz_irect area = fz_intersect_irect(grown_irect(b, m), full);
         rc = draw_box_rc(ctx, list, ctm, area, fz_rect_from_irect(area),
                          &d->cookie, "render_clip", &pix);

@@ -46,7 +46,9 @@ struct pdf_irect {
 };
 
 enum pdf_render_mode {
-    PDF_RENDER_CLIP, /* render each box alone from one display list */
+    PDF_RENDER_CLIP, /* render only the boxes from one display list: their
+                        union once when it is at most 1.5x their summed
+                        area, else each box alone */
     PDF_RENDER_PAGE  /* render the whole page once, then crop (exact seed) */
 };
 

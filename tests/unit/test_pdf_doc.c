@@ -11,6 +11,7 @@
 #include "core/err.h"
 #include "harness.h"
 #include "pdf/pdf.h"
+#include "pdf/samples.h"
 
 /* ------------------------------------------------------------------ */
 /* A minimal PDF writer: objects 1..n with a correct xref table. */
@@ -332,6 +333,74 @@ TEST(render_modes)
     pdf_engine_free(e);
 }
 
+/* Every box's pixels, packed (w * 3 bytes a row), for comparing modes. */
+struct boxes_shot {
+    struct buf px[12];
+};
+
+static int boxes_cb(void *arg, size_t index, const unsigned char *rgb, int w,
+                    int h, ptrdiff_t stride)
+{
+    struct boxes_shot *s = arg;
+    if (index >= 12)
+        return -1;
+    for (int y = 0; y < h; y++) {
+        if (buf_add(&s->px[index], rgb + (ptrdiff_t)y * stride, (size_t)w * 3))
+            return -1;
+    }
+    return 0;
+}
+
+/* Clip mode draws the union of boxes that lie close together once, and
+ * boxes far apart one by one: either way each box must be exactly the crop
+ * of the full-page render, on a real ECG page full of long trace paths. */
+TEST(render_union_and_separate_boxes)
+{
+    struct pdf_engine *e = engine(NULL);
+    struct pdf_worker *w = worker(e);
+    struct buf pdf = BUF_INIT;
+    struct pdf_doc *d = NULL;
+    CHECK_EQ_INT(pdf_sample_make(7, 3, SAMPLE_GOOD, &pdf, NULL), 0);
+    CHECK_EQ_INT(pdf_doc_open(w, pdf.data, pdf.len, &d), 0);
+    /* 100 dpi: page 2 is 1100 x 850 pixels. Four adjacent boxes covering
+     * half the page (one union), then two small boxes in opposite corners
+     * (drawn alone), then overlapping boxes. */
+    static const struct pdf_irect sets[3][4] = {
+        {{50, 100, 550, 400},
+         {550, 100, 1050, 400},
+         {50, 400, 550, 700},
+         {550, 400, 1050, 700}},
+        {{0, 0, 120, 90}, {980, 760, 1100, 850}},
+        {{200, 200, 600, 500}, {300, 250, 700, 550}, {250, 300, 650, 600}},
+    };
+    static const size_t nboxes[3] = {4, 2, 3};
+    for (int k = 0; k < 3; k++) {
+        struct boxes_shot clip, page;
+        memset(&clip, 0, sizeof(clip));
+        memset(&page, 0, sizeof(page));
+        CHECK_EQ_INT(pdf_doc_render(d, 1, 100, sets[k], nboxes[k],
+                                    PDF_RENDER_CLIP, boxes_cb, &clip),
+                     0);
+        CHECK_EQ_INT(pdf_doc_render(d, 1, 100, sets[k], nboxes[k],
+                                    PDF_RENDER_PAGE, boxes_cb, &page),
+                     0);
+        for (size_t i = 0; i < nboxes[k]; i++) {
+            const struct pdf_irect *b = &sets[k][i];
+            CHECK_EQ_INT((long)clip.px[i].len,
+                         (long)(b->x1 - b->x0) * (b->y1 - b->y0) * 3);
+            CHECK_EQ_INT((long)page.px[i].len, (long)clip.px[i].len);
+            if (page.px[i].len == clip.px[i].len)
+                CHECK_EQ_MEM(clip.px[i].data, page.px[i].data, clip.px[i].len);
+            buf_release(&clip.px[i]);
+            buf_release(&page.px[i]);
+        }
+    }
+    pdf_doc_free(d);
+    buf_release(&pdf);
+    pdf_worker_free(w);
+    pdf_engine_free(e);
+}
+
 TEST(render_boxes_and_callback)
 {
     struct pdf_engine *e = engine(NULL);
@@ -605,6 +674,7 @@ int main(void)
     RUN(text);
     RUN(page_pixels);
     RUN(render_modes);
+    RUN(render_union_and_separate_boxes);
     RUN(render_boxes_and_callback);
     RUN(limit_pages_and_pixels);
     RUN(limit_timeout);
