@@ -80,6 +80,11 @@ static void global_init(void)
         curl_share_setopt(global_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
         curl_share_setopt(global_share, CURLSHOPT_SHARE,
                           CURL_LOCK_DATA_SSL_SESSION);
+        /* One connection pool for every thread: the main thread's list
+         * and batch PUT reuse a worker's idle connection instead of
+         * holding one of their own. */
+        curl_share_setopt(global_share, CURLSHOPT_SHARE,
+                          CURL_LOCK_DATA_CONNECT);
     }
     thread_key_ok = pthread_key_create(&thread_key, thread_client_free) == 0;
 }
@@ -514,6 +519,10 @@ int http_do(struct http_client *c, const struct http_request *req,
     if (req->ca_file && *req->ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    /* Idle connections the shared pool keeps: more than the most threads
+     * (CONCURRENCY <= 256, plus the main thread), so none is closed only
+     * to be reopened by the next request. */
+    curl_easy_setopt(e, CURLOPT_MAXCONNECTS, 300L);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, &x);

@@ -2,11 +2,12 @@
  * and (later) the Lambda runtime and Invoke APIs. This header exposes no
  * curl type; only src/store/ includes curl.
  *
- * A client keeps its connections alive between requests (one easy handle
- * and its connection cache); DNS answers and TLS sessions are shared by all
- * clients. A client belongs to one thread at a time; http_client_thread()
- * gives each thread its own, so a pool of N workers opens about N
- * connections per host.
+ * Connections are kept alive between requests in one pool shared by all
+ * clients, with DNS answers and TLS sessions: a request takes an idle
+ * connection to its host if there is one, so N threads busy at once open
+ * at most N connections per host over a whole run, however their requests
+ * interleave. A client (one easy handle) belongs to one thread at a time;
+ * http_client_thread() gives each thread its own.
  *
  * Transport rules: http and https only, redirects are not followed, TLS
  * peers and host names are verified, no signals are used (NOSIGNAL), and
