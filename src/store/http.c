@@ -1,5 +1,11 @@
 /* HTTP client on libcurl (http.h).
  *
+ * libcurl is loaded with dlopen() on first use, not linked: with its
+ * TLS, IDN, SSH, LDAP and Kerberos libraries it is about 27 shared objects
+ * whose loading and relocation cost ~10 ms at every start, and a run on
+ * local directories never uses it. The table `cu` holds the dozen entry
+ * points used here; curl.h still supplies the types and constants.
+ *
  * Each client is one easy handle, reset before every request
  * (curl_easy_reset keeps live connections and the connection cache), so
  * options never leak from one request into the next. DNS and TLS session
@@ -8,6 +14,7 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -16,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "core/log.h"
 
 #define ERROR_BODY_MAX (64 * 1024)
 #define DEFAULT_CONNECT_MS 10000L
@@ -66,25 +74,82 @@ static void thread_client_free(void *p)
     http_client_free(p);
 }
 
+/* The libcurl 7 ABI (SONAME libcurl.so.4) entry points used here. */
+static struct {
+    CURLcode (*global_init)(long flags);
+    CURLSH *(*share_init)(void);
+    CURLSHcode (*share_setopt)(CURLSH *sh, CURLSHoption opt, ...);
+    CURL *(*easy_init)(void);
+    void (*easy_cleanup)(CURL *e);
+    void (*easy_reset)(CURL *e);
+    CURLcode (*easy_setopt)(CURL *e, CURLoption opt, ...);
+    CURLcode (*easy_perform)(CURL *e);
+    CURLcode (*easy_getinfo)(CURL *e, CURLINFO info, ...);
+    const char *(*easy_strerror)(CURLcode cc);
+    struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
+    void (*slist_free_all)(struct curl_slist *l);
+} cu;
+
+/* Load libcurl and fill `cu`; false (logged once) if it cannot be. The
+ * handle is never closed: curl keeps global state until exit. */
+static bool load_curl(void)
+{
+    void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    const char *missing = NULL;
+    if (!h) {
+        LOGF(LOG_ERROR, "libcurl_unavailable", LF_S("error", dlerror()),
+             LF_S("hint", "install Debian's libcurl4 (apt-get install "
+                          "libcurl4); it is needed for s3:// and Lambda"));
+        return false;
+    }
+#define LOAD(field, sym)                                                       \
+    do {                                                                       \
+        *(void **)&cu.field = dlsym(h, sym);                                   \
+        if (!cu.field && !missing)                                             \
+            missing = sym;                                                     \
+    } while (0)
+    LOAD(global_init, "curl_global_init");
+    LOAD(share_init, "curl_share_init");
+    LOAD(share_setopt, "curl_share_setopt");
+    LOAD(easy_init, "curl_easy_init");
+    LOAD(easy_cleanup, "curl_easy_cleanup");
+    LOAD(easy_reset, "curl_easy_reset");
+    LOAD(easy_setopt, "curl_easy_setopt");
+    LOAD(easy_perform, "curl_easy_perform");
+    LOAD(easy_getinfo, "curl_easy_getinfo");
+    LOAD(easy_strerror, "curl_easy_strerror");
+    LOAD(slist_append, "curl_slist_append");
+    LOAD(slist_free_all, "curl_slist_free_all");
+#undef LOAD
+    if (missing) {
+        LOGF(LOG_ERROR, "libcurl_unavailable",
+             LF_S("error", "libcurl.so.4 lacks a function"),
+             LF_S("function", missing));
+        return false;
+    }
+    return true;
+}
+
 static void global_init(void)
 {
-    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (!load_curl())
+        return; /* global_rc stays CURLE_FAILED_INIT */
+    global_rc = cu.global_init(CURL_GLOBAL_DEFAULT);
     if (global_rc != CURLE_OK)
         return;
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&share_locks[i], NULL);
-    global_share = curl_share_init();
+    global_share = cu.share_init();
     if (global_share) {
-        curl_share_setopt(global_share, CURLSHOPT_LOCKFUNC, share_lock);
-        curl_share_setopt(global_share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-        curl_share_setopt(global_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-        curl_share_setopt(global_share, CURLSHOPT_SHARE,
-                          CURL_LOCK_DATA_SSL_SESSION);
+        cu.share_setopt(global_share, CURLSHOPT_LOCKFUNC, share_lock);
+        cu.share_setopt(global_share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+        cu.share_setopt(global_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+        cu.share_setopt(global_share, CURLSHOPT_SHARE,
+                        CURL_LOCK_DATA_SSL_SESSION);
         /* One connection pool for every thread: the main thread's list
          * and batch PUT reuse a worker's idle connection instead of
          * holding one of their own. */
-        curl_share_setopt(global_share, CURLSHOPT_SHARE,
-                          CURL_LOCK_DATA_CONNECT);
+        cu.share_setopt(global_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
     }
     thread_key_ok = pthread_key_create(&thread_key, thread_client_free) == 0;
 }
@@ -96,11 +161,11 @@ int http_client_new(struct http_client **out)
     *out = NULL;
     pthread_once(&global_once, global_init);
     if (global_rc != CURLE_OK)
-        return ETL_ENOMEM;
+        return cu.global_init ? ETL_ENOMEM : ETL_ENOTSUP;
     struct http_client *c = calloc(1, sizeof(*c));
     if (!c)
         return ETL_ENOMEM;
-    c->easy = curl_easy_init();
+    c->easy = cu.easy_init();
     if (!c->easy) {
         free(c);
         return ETL_ENOMEM;
@@ -113,7 +178,7 @@ void http_client_free(struct http_client *c)
 {
     if (!c)
         return;
-    curl_easy_cleanup(c->easy);
+    cu.easy_cleanup(c->easy);
     free(c);
 }
 
@@ -121,7 +186,7 @@ int http_client_thread(struct http_client **out)
 {
     pthread_once(&global_once, global_init);
     if (global_rc != CURLE_OK || !thread_key_ok)
-        return ETL_ENOMEM;
+        return cu.global_init ? ETL_ENOMEM : ETL_ENOTSUP;
     struct http_client *c = pthread_getspecific(thread_key);
     if (!c) {
         int rc = http_client_new(&c);
@@ -188,7 +253,7 @@ bool http_response_header(const struct http_response *resp, const char *name,
 static long status_of(CURL *easy)
 {
     long code = 0;
-    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+    cu.easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
     return code;
 }
 
@@ -372,30 +437,29 @@ static int set_method(CURL *e, const struct http_request *req, struct xfer *x)
     if (body && req->body_len && !req->body && req->body_fd < 0)
         return ETL_EINVAL;
     if (!strcmp(m, "HEAD")) {
-        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+        cu.easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else if (!strcmp(m, "PUT")) {
-        curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE,
-                         (curl_off_t)req->body_len);
+        cu.easy_setopt(e, CURLOPT_UPLOAD, 1L);
+        cu.easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_len);
     } else if (!strcmp(m, "POST")) {
-        curl_easy_setopt(e, CURLOPT_POST, 1L);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-                         (curl_off_t)req->body_len);
+        cu.easy_setopt(e, CURLOPT_POST, 1L);
+        cu.easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+                       (curl_off_t)req->body_len);
     } else if (!strcmp(m, "GET") && !body) {
-        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        cu.easy_setopt(e, CURLOPT_HTTPGET, 1L);
     } else {
         if (body) {
-            curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-            curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE,
-                             (curl_off_t)req->body_len);
+            cu.easy_setopt(e, CURLOPT_UPLOAD, 1L);
+            cu.easy_setopt(e, CURLOPT_INFILESIZE_LARGE,
+                           (curl_off_t)req->body_len);
         }
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
+        cu.easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
     }
     if (body) {
-        curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
-        curl_easy_setopt(e, CURLOPT_READDATA, x);
-        curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
-        curl_easy_setopt(e, CURLOPT_SEEKDATA, x);
+        cu.easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+        cu.easy_setopt(e, CURLOPT_READDATA, x);
+        cu.easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
+        cu.easy_setopt(e, CURLOPT_SEEKDATA, x);
     }
     return 0;
 }
@@ -426,7 +490,7 @@ static int build_headers(const struct http_request *req,
         rc = buf_printf(&line, "%s:", drop[i]);
         if (rc)
             goto out;
-        next = curl_slist_append(list, line.data);
+        next = cu.slist_append(list, line.data);
         if (!next) {
             rc = ETL_ENOMEM;
             goto out;
@@ -445,7 +509,7 @@ static int build_headers(const struct http_request *req,
                        : buf_printf(&line, "%s;", h->name);
         if (rc)
             goto out;
-        next = curl_slist_append(list, line.data);
+        next = cu.slist_append(list, line.data);
         if (!next) {
             rc = ETL_ENOMEM;
             goto out;
@@ -455,7 +519,7 @@ static int build_headers(const struct http_request *req,
 out:
     buf_release(&line);
     if (rc) {
-        curl_slist_free_all(list);
+        cu.slist_free_all(list);
         list = NULL;
     }
     *out = list;
@@ -489,54 +553,54 @@ int http_do(struct http_client *c, const struct http_request *req,
     errbuf[0] = '\0';
 
     CURL *e = c->easy;
-    curl_easy_reset(e);
+    cu.easy_reset(e);
     rc = build_headers(req, &hdrs);
     if (rc)
         goto out;
     rc = set_method(e, req, &x);
     if (rc)
         goto out;
-    curl_easy_setopt(e, CURLOPT_URL, req->url);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    cu.easy_setopt(e, CURLOPT_URL, req->url);
+    cu.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    cu.easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     /* Send the path we signed: no squashing of "/./" or "/../". */
-    curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    cu.easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
+    cu.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    cu.easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     if (global_share)
-        curl_easy_setopt(e, CURLOPT_SHARE, global_share);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                     req->connect_timeout_ms > 0 ? req->connect_timeout_ms
-                                                 : DEFAULT_CONNECT_MS);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
-                     req->timeout_ms > 0 ? req->timeout_ms : 0L);
+        cu.easy_setopt(e, CURLOPT_SHARE, global_share);
+    cu.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                   req->connect_timeout_ms > 0 ? req->connect_timeout_ms
+                                               : DEFAULT_CONNECT_MS);
+    cu.easy_setopt(e, CURLOPT_TIMEOUT_MS,
+                   req->timeout_ms > 0 ? req->timeout_ms : 0L);
     if (req->low_speed_time_s > 0) {
-        curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, req->low_speed_time_s);
+        cu.easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        cu.easy_setopt(e, CURLOPT_LOW_SPEED_TIME, req->low_speed_time_s);
     }
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    cu.easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    cu.easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
     if (req->ca_file && *req->ca_file)
-        curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+        cu.easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
+    cu.easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     /* Idle connections the shared pool keeps: more than the most threads
      * (CONCURRENCY <= 256, plus the main thread), so none is closed only
      * to be reopened by the next request. */
-    curl_easy_setopt(e, CURLOPT_MAXCONNECTS, 300L);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, &x);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &x);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+    cu.easy_setopt(e, CURLOPT_MAXCONNECTS, 300L);
+    cu.easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+    cu.easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    cu.easy_setopt(e, CURLOPT_HEADERDATA, &x);
+    cu.easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    cu.easy_setopt(e, CURLOPT_WRITEDATA, &x);
+    cu.easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
 
-    CURLcode cc = curl_easy_perform(e);
+    CURLcode cc = cu.easy_perform(e);
     resp->status = status_of(e);
     bool retryable = false;
     rc = map_curl(cc, &x, &retryable);
     c->last_retryable = retryable;
     if (rc) {
-        const char *msg = errbuf[0] ? errbuf : curl_easy_strerror(cc);
+        const char *msg = errbuf[0] ? errbuf : cu.easy_strerror(cc);
         if (x.too_big)
             msg = "response body larger than the limit";
         else if (x.read_failed)
@@ -548,9 +612,9 @@ int http_do(struct http_client *c, const struct http_request *req,
     }
 out:
     /* The easy handle keeps pointers to these until the next reset. */
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
-    curl_slist_free_all(hdrs);
+    cu.easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+    cu.easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
+    cu.slist_free_all(hdrs);
     return rc;
 }
 
