@@ -91,6 +91,7 @@ void pdf_doc_free(struct pdf_doc *d)
         return;
     pdf_deadline_disarm(d);
     fz_context *ctx = d->w->ctx;
+    fz_drop_display_list(ctx, d->list);
     fz_drop_page(ctx, d->page);
     fz_drop_document(ctx, d->pdf ? &d->pdf->super : NULL);
     /* MuPDF holds back a repeated warning to count it: print it now, while
@@ -123,6 +124,8 @@ int pdfi_load_page(struct pdf_doc *d, int page)
     fz_context *ctx = d->w->ctx;
     int rc = 0;
     fz_var(rc);
+    fz_drop_display_list(ctx, d->list);
+    d->list = NULL;
     fz_drop_page(ctx, d->page);
     d->page = NULL;
     d->page_no = -1;
@@ -475,6 +478,48 @@ fz_display_list *pdfi_page_list(fz_context *ctx, fz_page *page,
     return list;
 }
 
+int pdfi_doc_list(struct pdf_doc *d, fz_display_list **out)
+{
+    *out = NULL;
+    if (!d->page)
+        return ETL_EPDF_NOPAGE;
+    if (d->list) {
+        *out = d->list;
+        return 0;
+    }
+    fz_context *ctx = d->w->ctx;
+    fz_display_list *list = NULL;
+    int rc = 0;
+    fz_var(list);
+    fz_var(rc);
+    fz_try(ctx)
+    {
+        list = pdfi_page_list(ctx, d->page, &d->cookie);
+    }
+    fz_catch(ctx)
+    {
+        rc = pdf_caught_code(ctx, ETL_EPDF_DAMAGED);
+        log_caught(ctx, "display_list", rc);
+    }
+    if (rc)
+        return rc;
+    d->lists_built++;
+    /* Interpretation stopped by the clock may leave a partial list without
+     * an exception: never keep one for the next operation. */
+    if (atomic_load(&d->expired)) {
+        fz_drop_display_list(ctx, list);
+        return ETL_EPDF_TIMEOUT;
+    }
+    d->list = list;
+    *out = list;
+    return 0;
+}
+
+unsigned pdfi_doc_lists_built(const struct pdf_doc *d)
+{
+    return d ? d->lists_built : 0;
+}
+
 /* b grown by m pixels on every side. A function rather than a compound
  * literal: gcc -O0 warns that literals in a function using setjmp (fz_try)
  * might be clobbered. */
@@ -595,15 +640,8 @@ int pdf_doc_render_redacted(struct pdf_doc *d, int page, int dpi,
     if (rc || n == 0)
         goto out;
 
-    fz_try(ctx)
-    {
-        list = pdfi_page_list(ctx, d->page, &d->cookie);
-    }
-    fz_catch(ctx)
-    {
-        rc = pdf_caught_code(ctx, ETL_EPDF_DAMAGED);
-        log_caught(ctx, "display_list", rc);
-    }
+    /* Kept in d: collecting the page's vectors afterwards reuses it. */
+    rc = pdfi_doc_list(d, &list);
     if (rc)
         goto out;
 
@@ -670,7 +708,6 @@ int pdf_doc_render_redacted(struct pdf_doc *d, int page, int dpi,
 
 out:
     fz_drop_pixmap(ctx, pix);
-    fz_drop_display_list(ctx, list);
     rc = pdf_op_end(d, rc);
     /* A callback's own error is returned as is. */
     return rc ? rc : cb_rc;

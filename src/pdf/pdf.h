@@ -137,4 +137,81 @@ int pdf_doc_preview(struct pdf_doc *d, int page, int dpi,
                     const struct pdf_mark *marks, size_t nmarks,
                     struct buf *png);
 
+/* ------------------------------------------------------------------ */
+/* Vector content of a page, for waveform extraction (etl/waveform.h).
+ * Page space throughout: points, origin top-left, y down (the space of
+ * pdf_sample_geometry() and of the crop regions). */
+
+/* Caps on what one page may hold; a page over any of them gives
+ * ETL_EPDF_TOOCOMPLEX. At the caps the arrays take ~20 MB (plain malloc,
+ * not counted in pdf_limits.max_memory, which is why they are capped); a
+ * real ECG page holds well under 10% of them (twelve 1 kHz leads and a
+ * dotted 1 mm grid: ~300k points in ~60k paths). */
+#define PDF_VECTORS_MAX_POINTS ((size_t)1 << 20)
+#define PDF_VECTORS_MAX_PATHS ((size_t)1 << 18)
+#define PDF_VECTORS_MAX_TEXTS ((size_t)1 << 16)
+#define PDF_VECTORS_MAX_TEXT_BYTES ((size_t)1 << 20)
+
+struct pdf_vpoint {
+    float x, y;
+};
+
+/* One subpath of a stroked or filled path, in drawing order. Curves keep
+ * only their end points; a rectangle is its four corners, closed. */
+struct pdf_vpath {
+    size_t first; /* index of its first point in pdf_vectors.points */
+    size_t n;     /* number of points, >= 1 */
+    uint32_t rgb; /* 0xRRGGBB: the stroke colour, or the fill colour */
+    float width;  /* stroke width in page points after the CTM; 0 if filled */
+    bool filled;  /* drawn by a fill, else by a stroke */
+    bool closed;  /* the subpath was closed (h, re) */
+};
+
+/* A run of text: glyphs on one line with no space or gap between them
+ * (a space glyph or a gap wider than a fifth of the font size ends a run,
+ * and is not part of either). */
+struct pdf_vtext {
+    size_t off, len; /* UTF-8 bytes in pdf_vectors.text (NUL after them) */
+    float x, y;      /* baseline origin of the first glyph */
+    float x1;        /* x after the last glyph's advance */
+    float size;      /* font size in page points */
+};
+
+/* What pdf_doc_vectors() collected. The arrays are owned by the struct and
+ * reused by the next call (capacity kept, except after a huge page). Clip
+ * paths, shadings and invisible (alpha 0, render mode 3) content are not
+ * collected. Points are as MuPDF computed them: finite for sane files, but
+ * a hostile file may give NaN or huge values. */
+struct pdf_vectors {
+    float page_w, page_h; /* page size in points */
+    struct pdf_vpoint *points;
+    size_t npoints, cap_points;
+    struct pdf_vpath *paths;
+    size_t npaths, cap_paths;
+    struct pdf_vtext *texts;
+    size_t ntexts, cap_texts;
+    char *text;      /* runs' bytes, each followed by a NUL */
+    size_t text_len; /* end of the last run's bytes */
+    size_t text_cap;
+    size_t nimages;    /* images and image masks drawn */
+    double image_area; /* their bounding boxes clipped to the page, pt^2 */
+};
+
+/* An empty collection (ETL_ENOMEM). Free with pdf_vectors_free (NULL-safe). */
+int pdf_vectors_new(struct pdf_vectors **out);
+void pdf_vectors_free(struct pdf_vectors *v);
+/* Empty it, keeping at most 1 MiB of capacity per array (so one huge page
+ * does not pin memory until the next call). */
+void pdf_vectors_reset(struct pdf_vectors *v);
+
+/* Collect page's vector content into out (reset first; memory reused).
+ * Uses the display list pdf_doc_render*() built for that page when there
+ * is one (the page is interpreted once for crops and waveforms), else
+ * builds it (and keeps it for a later render). Same limits as rendering
+ * (timeout via the cookie, memory cap): ETL_EPDF_TIMEOUT,
+ * ETL_EPDF_TOOCOMPLEX (also: over a PDF_VECTORS_MAX_* cap),
+ * ETL_EPDF_NOPAGE, ETL_EPDF_DAMAGED, ETL_ENOMEM, ETL_EINVAL. On error out
+ * is left empty. Same thread rules as the other pdf_doc calls. */
+int pdf_doc_vectors(struct pdf_doc *d, int page, struct pdf_vectors *out);
+
 #endif

@@ -59,9 +59,13 @@ struct pdf_doc {
     pdf_document *pdf;
     int page_count;
 
-    /* The last page loaded, kept for the next operation on it. */
+    /* The last page loaded, kept for the next operation on it, and its
+     * display list once one was needed (rendering, vectors): both are
+     * dropped when another page is loaded. */
     fz_page *page;
     int page_no;
+    fz_display_list *list;
+    unsigned lists_built; /* display lists interpreted so far (tests) */
 
     /* Time budget: the watchdog sets cookie.abort and expired once
      * deadline_ns (CLOCK_MONOTONIC) has passed; both stay set. */
@@ -92,6 +96,14 @@ fz_matrix pdfi_dpi_matrix(int dpi);
 fz_irect pdfi_page_irect(fz_context *ctx, fz_page *page, int dpi);
 fz_display_list *pdfi_page_list(fz_context *ctx, fz_page *page,
                                 fz_cookie *cookie);
+/* The loaded page's display list, built on first use and kept in d (a
+ * borrowed pointer, valid until another page is loaded or d is freed).
+ * Inside an operation, after pdfi_load_page(); returns an ETL code. A list
+ * whose building ran out of time is not kept. */
+int pdfi_doc_list(struct pdf_doc *d, fz_display_list **out);
+/* How many display lists d has built: lets tests check that rendering and
+ * vector collection interpret a page once. */
+unsigned pdfi_doc_lists_built(const struct pdf_doc *d);
 
 /* Fill areas (device pixels, any position: only their overlap with the
  * pixmap is painted) of an RGB pixmap without alpha with white. */

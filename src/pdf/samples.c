@@ -259,7 +259,8 @@ static void draw_grid(struct cs *c, const struct pdf_sample_geometry *g)
 }
 
 static void draw_page2(struct cs *c, const struct smp_model *m,
-                       const struct pdf_sample_geometry *g, int pages)
+                       const struct pdf_sample_geometry *g, int pages,
+                       const struct pdf_sample_options *o)
 {
     const struct smp_report *r = &m->rep;
     cs_str(c, "q 1 J 1 j\n");
@@ -281,7 +282,7 @@ static void draw_page2(struct cs *c, const struct smp_model *m,
         }
         cs_str(c, "S\n");
     }
-    for (int i = 0; i < g->ncalibrations; i++) {
+    for (int i = 0; !o->no_calibration && i < g->ncalibrations; i++) {
         const struct pdf_sample_calibration *p = &g->calibration[i];
         cs_moveto(c, p->x0 - SMP_MM, p->y0);
         cs_lineto(c, p->x0, p->y0);
@@ -301,7 +302,7 @@ static void draw_page2(struct cs *c, const struct smp_model *m,
     cs_str(c, "S Q\n");
 
     double label_size = g->layout == SAMPLE_LAYOUT_12X1 ? 7 : 9;
-    for (int s = 0; s < g->nsegments; s++) {
+    for (int s = 0; !o->no_labels && s < g->nsegments; s++) {
         const struct pdf_sample_segment *seg = &g->segment[s];
         cs_text(c, "F2", label_size, seg->label_x, seg->label_y,
                 pdf_sample_lead_name(seg->lead));
@@ -335,6 +336,7 @@ struct job {
     enum sample_kind kind;
     struct smp_model model;
     struct pdf_sample_geometry geo;
+    struct pdf_sample_options opts;
     int pages; /* of the document as built */
     double page2_w, page2_h;
     const char *page2; /* "vector", "raster", "none" */
@@ -436,7 +438,7 @@ static void add_vector_page2(fz_context *ctx, struct job *j, pdf_document *doc,
 {
     struct cs c = {&j->content, h, 0};
     buf_reset(&j->content);
-    draw_page2(&c, &j->model, &j->geo, j->pages);
+    draw_page2(&c, &j->model, &j->geo, j->pages, &j->opts);
     check_content(ctx, j, &c);
     add_page(ctx, doc, w, h, fonts, &j->content);
 }
@@ -763,8 +765,12 @@ static int make_meta(const struct job *j, size_t bytes, struct buf *meta)
             if (!rc)
                 rc = buf_printf(meta,
                                 ",\"mm_per_s\":25,\"mm_per_mv\":%g,"
-                                "\"sample_dt\":%g,\"calibration\":true",
-                                j->geo.pt_per_mv / SMP_MM, PDF_SAMPLE_DT);
+                                "\"sample_dt\":%g,\"calibration\":%s",
+                                j->geo.pt_per_mv / SMP_MM, PDF_SAMPLE_DT,
+                                j->opts.no_calibration ? "false" : "true");
+            /* Only when asked for: default metadata stays as it was. */
+            if (!rc && j->opts.no_labels)
+                rc = buf_addstr(meta, ",\"labels\":false");
         }
         json_kv(meta, "institution", r->institution, &rc);
         json_kv(meta, "name", r->name, &rc);
@@ -828,6 +834,7 @@ int pdf_sample_make_opts(uint64_t seed, int index, enum sample_kind kind,
     int rc = pdf_sample_geometry(opts->layout, &j->geo);
     if (rc)
         goto out;
+    j->opts = *opts;
     j->seed = seed;
     j->index = index;
     j->kind = kind;

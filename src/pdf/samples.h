@@ -24,6 +24,7 @@
 #ifndef ETL_PDF_SAMPLES_H
 #define ETL_PDF_SAMPLES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/buf.h"
@@ -79,6 +80,11 @@ enum sample_lead {
 
 struct pdf_sample_options {
     enum sample_layout layout; /* default (zeroed struct): 3x4 */
+    /* Variants for testing waveform extraction's fallbacks; false (the
+     * default) draws exactly what was drawn before they existed. meta
+     * then says "labels":false / "calibration":false. */
+    bool no_labels;      /* page 2 without the lead label texts */
+    bool no_calibration; /* page 2 without the 1 mV calibration pulses */
 };
 
 /* Where a layout puts the signal on page 2. Coordinates are MuPDF page

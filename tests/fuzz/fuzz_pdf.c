@@ -2,12 +2,16 @@
  * memory, without a store: open, text of page 1 (made valid UTF-8), the
  * crop regions of page 2 (page 1 for one-page files) mapped to boxes,
  * redaction, rendering in both modes (chosen by the input's length) and
- * JPEG encoding, and for every third length the preview PNG, under small time,
+ * JPEG encoding, the page's vectors and the waveforms extracted from them
+ * (from the display list the rendering kept), and for every third length
+ * the preview PNG, under small time,
  * memory, page and pixel limits so that no input holds the fuzzer for long.
  *
  * Checks: every outcome is a typed error; a box is handed over with the
  * size that was asked for, and its JPEG decodes to that size; the text is
- * valid UTF-8 after sanitising; a page past the end is ETL_EPDF_NOPAGE. */
+ * valid UTF-8 after sanitising; a page past the end is ETL_EPDF_NOPAGE;
+ * extracted leads have finite samples and a status that fits them. */
+#include <math.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -16,6 +20,7 @@
 #include "core/log.h"
 #include "core/utf8.h"
 #include "etl/crops.h"
+#include "etl/waveform.h"
 #include "fuzz.h"
 #include "img/img.h"
 #include "pdf/pdf.h"
@@ -44,6 +49,8 @@ static struct {
     struct img_jpeg *jpeg;
     struct crop_set crops, redact;
     struct buf out;
+    struct pdf_vectors *vectors;
+    struct wave_result waves;
 } F;
 
 static void setup(void)
@@ -60,6 +67,7 @@ static void setup(void)
     FUZZ_CHECK(pdf_engine_new(&limits, &F.engine) == 0);
     FUZZ_CHECK(pdf_worker_new(F.engine, &F.worker) == 0);
     FUZZ_CHECK(img_jpeg_new(&F.jpeg) == 0);
+    FUZZ_CHECK(pdf_vectors_new(&F.vectors) == 0);
     FUZZ_CHECK(crops_parse(crops_json, "fuzz", &F.crops, &err) == 0);
     FUZZ_CHECK(crops_parse(redact_json, "fuzz", &F.redact, &err) == 0);
     buf_release(&err);
@@ -144,6 +152,28 @@ static void crops_of(struct pdf_doc *doc, int page, enum pdf_render_mode mode,
         FUZZ_CHECK(want.seen == n);
 }
 
+static void waves_of(struct pdf_doc *doc, int page)
+{
+    static const struct wave_settings settings = {25.0, 10.0, 500};
+    int rc = pdf_doc_vectors(doc, page, F.vectors);
+    FUZZ_CHECK(rc == 0 || pdf_error(rc));
+    if (rc)
+        return;
+    FUZZ_CHECK(F.vectors->npoints <= PDF_VECTORS_MAX_POINTS);
+    rc = wave_extract(F.vectors, &settings, &F.waves);
+    FUZZ_CHECK(rc == 0 || rc == ETL_ENOMEM);
+    if (rc)
+        return;
+    FUZZ_CHECK((F.waves.status == WAVE_EXTRACTED) == (F.waves.n > 0));
+    for (size_t i = 0; i < F.waves.n; i++) {
+        const struct wave_lead *l = &F.waves.leads[i];
+        FUZZ_CHECK(l->n > 0 && memchr(l->name, 0, sizeof(l->name)));
+        FUZZ_CHECK(isfinite(l->start_s) && l->mm_per_mv > 0);
+        for (size_t k = 0; k < l->n; k++)
+            FUZZ_CHECK(isfinite(l->samples[k]));
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!F.ready)
@@ -177,6 +207,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         enum pdf_render_mode mode =
             size % 2 ? PDF_RENDER_PAGE : PDF_RENDER_CLIP;
         crops_of(doc, pages >= 2 ? 1 : 0, mode, size % 3 == 0);
+        waves_of(doc, pages >= 2 ? 1 : 0);
     }
     (void)pdf_doc_repaired(doc);
     pdf_doc_free(doc);
