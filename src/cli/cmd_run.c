@@ -217,9 +217,12 @@ int cmd_run(int argc, char **argv)
            total, batches, totals[ETL_STATUS_SUCCESS],
            totals[ETL_STATUS_PARTIAL], totals[ETL_STATUS_FAILED],
            now_s() - prog.t0);
-    if (batches)
+    if (batches) {
         printf("results: %s\nimages:  %s\n", etl_results_location(ctx),
                etl_images_location(ctx));
+        if (etl_waveforms_location(ctx))
+            printf("waveforms: %s\n", etl_waveforms_location(ctx));
+    }
     if (status == EXIT_OK && totals[ETL_STATUS_FAILED])
         status = EXIT_FAILED_ROWS;
 out:

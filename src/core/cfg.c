@@ -21,6 +21,10 @@
  * - AWS_LAMBDA_LOG_LEVEL/AWS_LAMBDA_LOG_FORMAT beat LOG_LEVEL/LOG_FORMAT but
  *   not the flags; AWS_DEFAULT_REGION is read only when AWS_REGION is unset.
  * - RUN_ID also refuses "." and "..", as it may become part of a key.
+ * - Booleans in the environment (EXTRACT_WAVEFORMS) are "0" or "1", nothing
+ *   else: "yes"/"true" spellings would each need a rule for "no".
+ * - WAVEFORM_PREFIX must differ from METADATA_PREFIX while waveforms are
+ *   extracted: both files are named batch_NNNNNN.parquet.
  *
  * Not thread-safe (getenv, isatty): call at start-up, before threads. */
 #include "core/cfg.h"
@@ -44,11 +48,12 @@ enum stype {
     ST_INT,     /* int in [min, max] */
     ST_INT64,   /* int64_t in [min, max]; max INT64_MAX = no upper bound */
     ST_SIZE,    /* int64_t byte count with optional K/M/G/KiB/MiB/GiB */
-    ST_SECONDS, /* double in [dmin, dmax] */
+    ST_SECONDS, /* double in [dmin, dmax], seconds */
+    ST_NUMBER,  /* double in [dmin, dmax], another unit (in the help) */
     ST_ENUM,    /* one of choices, stored as int */
     ST_LEVEL,   /* enum log_level via log_level_parse */
     ST_FORMAT,  /* enum log_format via log_format_parse */
-    ST_BOOL,    /* flag only: --name / --no-name */
+    ST_BOOL,    /* --name / --no-name; with env, "0" or "1" there */
 };
 
 enum scheck {
@@ -376,6 +381,58 @@ static const struct setting settings[] = {
      .help = "Compression of the Parquet results.",
      .off = OFF(parquet_compression)},
 
+    /* Waveforms */
+    {.env = "EXTRACT_WAVEFORMS",
+     .flag = "extract-waveforms",
+     .type = ST_BOOL,
+     .def = "0",
+     .help = "`1` also reads the ECG traces of the crop page (vector pages "
+             "only) as calibrated samples in mV and writes them, one row per "
+             "lead, to `{WAVEFORM_PREFIX}batch_NNNNNN.parquet`; the results "
+             "get `leads_extracted` and `waveform_status`.",
+     .off = OFF(extract_waveforms)},
+    {.env = "WAVEFORM_PREFIX",
+     .flag = "waveform-prefix",
+     .type = ST_PREFIX,
+     .def = "waveforms/",
+     .maxlen = 512,
+     .metavar = "PREFIX",
+     .accepted = PREFIX_ACCEPTED,
+     .help = "Key prefix of the waveform Parquet files, written as "
+             "`{prefix}batch_NNNNNN.parquet`; must differ from "
+             "`METADATA_PREFIX`.",
+     .off = OFF(waveform_prefix)},
+    {.env = "WAVEFORM_SAMPLE_RATE",
+     .flag = "waveform-sample-rate",
+     .type = ST_INT,
+     .def = "500",
+     .min = 50,
+     .max = 10000,
+     .metavar = "HZ",
+     .help = "Samples per second of the extracted leads (each trace is "
+             "resampled to it).",
+     .off = OFF(waveform_sample_rate)},
+    {.env = "PAPER_SPEED_MM_S",
+     .flag = "paper-speed-mm-s",
+     .type = ST_NUMBER,
+     .def = "25",
+     .dmin = 5,
+     .dmax = 200,
+     .metavar = "MM_S",
+     .help = "Paper speed of the ECG pages in mm/s: the time axis of the "
+             "extracted leads.",
+     .off = OFF(paper_speed_mm_s)},
+    {.env = "GAIN_MM_MV",
+     .flag = "gain-mm-mv",
+     .type = ST_NUMBER,
+     .def = "10",
+     .dmin = 1,
+     .dmax = 100,
+     .metavar = "MM_MV",
+     .help = "Gain of the ECG pages in mm/mV, used for a row of leads "
+             "without a 1 mV calibration pulse.",
+     .off = OFF(gain_mm_mv)},
+
     /* Logging */
     {.env = "LOG_LEVEL",
      .flag = "log-level",
@@ -664,12 +721,18 @@ static void add_accepted(struct buf *b, const struct setting *s)
     case ST_SECONDS:
         buf_printf(b, "%g to %g seconds", s->dmin, s->dmax);
         return;
+    case ST_NUMBER:
+        buf_printf(b, "%g to %g", s->dmin, s->dmax);
+        return;
     case ST_ENUM:
         for (size_t i = 0; s->choices[i].name; i++)
             buf_printf(b, "%s`%s`", i ? ", " : "", s->choices[i].name);
         return;
     case ST_BOOL:
-        buf_addstr(b, "`--progress` or `--no-progress`");
+        if (s->env)
+            buf_addstr(b, "`0` or `1`");
+        else
+            buf_printf(b, "`--%s` or `--no-%s`", s->flag, s->flag);
         return;
     default:
         buf_addstr(b, s->accepted ? s->accepted : "text");
@@ -731,7 +794,7 @@ static int parse_size(const char *t, int64_t *out)
 
 /* A finite decimal number; strtod alone would also take hex, inf, nan and
  * leading spaces. */
-static int parse_seconds(const char *t, double *out)
+static int parse_decimal(const char *t, double *out)
 {
     if (!*t || strspn(t, "0123456789.eE+-") != strlen(t))
         return ETL_EINVAL;
@@ -904,9 +967,15 @@ static int parse_setting(const struct setting *s, const struct raw *r,
         *(int64_t *)field = v;
         return 0;
     case ST_SECONDS:
-        if (parse_seconds(t, &d) || d < s->dmin || d > s->dmax)
+        if (parse_decimal(t, &d) || d < s->dmin || d > s->dmax)
             return fail(err, r, "must be a number of seconds from %g to %g",
                         s->dmin, s->dmax);
+        *(double *)field = d;
+        return 0;
+    case ST_NUMBER:
+        if (parse_decimal(t, &d) || d < s->dmin || d > s->dmax)
+            return fail(err, r, "must be a number from %g to %g", s->dmin,
+                        s->dmax);
         *(double *)field = d;
         return 0;
     case ST_ENUM:
@@ -935,7 +1004,11 @@ static int parse_setting(const struct setting *s, const struct raw *r,
         return 0;
     }
     case ST_BOOL:
-        *(bool *)field = t && strcmp(t, "1") == 0;
+        /* Flags arrive as "1"/"0" (scan_flags); the variable is the
+         * user's text. */
+        if (!t || (strcmp(t, "1") != 0 && strcmp(t, "0") != 0))
+            return fail(err, r, "must be 0 or 1");
+        *(bool *)field = strcmp(t, "1") == 0;
         return 0;
     }
     assert(!"unknown setting type");
@@ -1118,6 +1191,17 @@ static int check_pairs(const struct etl_config *c, const struct raw *raws,
                        raws[find_env("REDACT_REGIONS_FILE")].name);
         return rc ? rc : ETL_ECONFIG;
     }
+
+    /* The waveform file would replace the results file (the batch's
+     * commit marker) or the other way round. */
+    if (c->extract_waveforms &&
+        strcmp(c->waveform_prefix, c->metadata_prefix) == 0) {
+        const struct raw *wp = &raws[find_env("WAVEFORM_PREFIX")];
+        return fail(err, wp,
+                    "must differ from %s (both files are named "
+                    "batch_NNNNNN.parquet)",
+                    raws[find_env("METADATA_PREFIX")].name);
+    }
     return 0;
 }
 
@@ -1280,7 +1364,9 @@ void cfg_usage(FILE *f, bool markdown)
             fputs(" |\n", f);
             continue;
         }
-        if (s->type == ST_BOOL)
+        if (s->type == ST_BOOL && s->env)
+            fprintf(f, "  --%s, --no-%s  (%s)\n", s->flag, s->flag, s->env);
+        else if (s->type == ST_BOOL)
             fprintf(f, "  --%s, --no-%s\n", s->flag, s->flag);
         else if (s->type == ST_ENUM) {
             fprintf(f, "  --%s ", s->flag);
@@ -1351,5 +1437,16 @@ void cfg_hash(const struct etl_config *c, const char *crops, char out[17])
     h = fnv_int(h, "parquet_compression", c->parquet_compression);
     h = fnv_add(h, "image_prefix", c->image_prefix);
     h = fnv_add(h, "metadata_prefix", c->metadata_prefix);
+    /* Without extraction the waveform settings change nothing written, and
+     * earlier runs keep their hash. */
+    if (c->extract_waveforms) {
+        char t[64];
+        h = fnv_add(h, "waveform_prefix", c->waveform_prefix);
+        h = fnv_int(h, "waveform_sample_rate", c->waveform_sample_rate);
+        snprintf(t, sizeof(t), "%.17g", c->paper_speed_mm_s);
+        h = fnv_add(h, "paper_speed_mm_s", t);
+        snprintf(t, sizeof(t), "%.17g", c->gain_mm_mv);
+        h = fnv_add(h, "gain_mm_mv", t);
+    }
     snprintf(out, 17, "%016llx", (unsigned long long)h);
 }

@@ -57,6 +57,13 @@ struct etl_config {
     /* Output */
     enum cfg_codec parquet_compression; /* PARQUET_COMPRESSION zstd */
 
+    /* Waveforms (the crop page's vector traces as samples) */
+    bool extract_waveforms;   /* EXTRACT_WAVEFORMS 0|1, default 0 */
+    char *waveform_prefix;    /* WAVEFORM_PREFIX, default "waveforms/" */
+    int waveform_sample_rate; /* WAVEFORM_SAMPLE_RATE 500 Hz (50..10000) */
+    double paper_speed_mm_s;  /* PAPER_SPEED_MM_S 25 (5..200) */
+    double gain_mm_mv;        /* GAIN_MM_MV 10 (1..100), without a pulse */
+
     /* Logging: LOG_LEVEL (AWS_LAMBDA_LOG_LEVEL wins when set), LOG_FORMAT
      * (AWS_LAMBDA_LOG_FORMAT JSON|Text wins when set) */
     enum log_level log_level;

@@ -1,5 +1,8 @@
 /* Batches: list, fan out over the worker pool, collect rows in listing
- * order, write the Parquet file. */
+ * order, write the Parquet file(s): with EXTRACT_WAVEFORMS the leads are
+ * streamed into the batch's waveform file as PDFs finish, in listing order,
+ * and that file is stored before the results file (the batch's commit
+ * marker). */
 #include <assert.h>
 #include <errno.h>
 #include <stdio.h>
@@ -175,6 +178,8 @@ int etl_ctx_new(const struct etl_config *cfg, struct etl_ctx **out,
     store_set_retry(c->dst, &retry);
     c->image_prefix = concat(dst_url_prefix, cfg->image_prefix);
     c->meta_prefix = concat(dst_url_prefix, cfg->metadata_prefix);
+    if (cfg->extract_waveforms)
+        c->wave_prefix = concat(dst_url_prefix, cfg->waveform_prefix);
     free(dst_url_prefix);
     if (c->image_prefix && c->meta_prefix) {
         const char *root = store_name(c->dst);
@@ -184,9 +189,15 @@ int etl_ctx_new(const struct etl_config *cfg, struct etl_ctx **out,
         buf_printf(&b, "%s%s%s", root, sep, c->image_prefix);
         c->results_location = buf_detach(&a, NULL);
         c->images_location = buf_detach(&b, NULL);
+        if (c->wave_prefix) {
+            buf_printf(&a, "%s%s%s", root, sep, c->wave_prefix);
+            c->waveforms_location = buf_detach(&a, NULL);
+        }
     }
     if (!c->src_prefix || !c->image_prefix || !c->meta_prefix ||
-        !c->results_location || !c->images_location) {
+        !c->results_location || !c->images_location ||
+        (cfg->extract_waveforms &&
+         (!c->wave_prefix || !c->waveforms_location))) {
         rc = ETL_ENOMEM;
         goto fail;
     }
@@ -252,6 +263,8 @@ int etl_ctx_new(const struct etl_config *cfg, struct etl_ctx **out,
         rc = pdf_worker_new(c->engine, &w->pdf);
         if (!rc)
             rc = img_jpeg_new(&w->jpeg);
+        if (!rc && cfg->extract_waveforms)
+            rc = pdf_vectors_new(&w->vectors);
         if (rc)
             goto fail;
     }
@@ -276,6 +289,7 @@ void etl_ctx_free(struct etl_ctx *c)
         struct etl_worker *w = &c->workers[i];
         pdf_worker_free(w->pdf);
         img_jpeg_free(w->jpeg);
+        pdf_vectors_free(w->vectors);
         buf_release(&w->bytes);
         for (size_t j = 0; j < CROP_MAX_REGIONS; j++)
             buf_release(&w->jpegs[j]);
@@ -288,8 +302,10 @@ void etl_ctx_free(struct etl_ctx *c)
     free(c->src_prefix);
     free(c->image_prefix);
     free(c->meta_prefix);
+    free(c->wave_prefix);
     free(c->results_location);
     free(c->images_location);
+    free(c->waveforms_location);
     sem_release_all(&c->cpu);
     pthread_mutex_destroy(&c->hook_lock);
     free(c);
@@ -357,9 +373,15 @@ const char *etl_images_location(const struct etl_ctx *c)
     return c->images_location;
 }
 
+const char *etl_waveforms_location(const struct etl_ctx *c)
+{
+    return c->waveforms_location;
+}
+
 void etl_batch_result_release(struct etl_batch_result *r)
 {
     free(r->parquet_key);
+    free(r->waveform_key);
     free(r->last_key);
     free(r->next_start_after);
     memset(r, 0, sizeof(*r));
@@ -369,6 +391,8 @@ void etl_batch_result_release(struct etl_batch_result *r)
  * abandoned at the hard deadline, the workers still running them keep
  * using it (and the keys), so it is then leaked on purpose: the process is
  * about to exit. */
+struct wave_sink;
+
 struct batch_run {
     struct etl_ctx *c;
     int64_t batch_id;
@@ -383,15 +407,27 @@ struct batch_run {
     size_t started; /* pool_run's result, once pool_done */
     bool pool_done;
     bool abandoned;
+    /* EXTRACT_WAVEFORMS: where finished tasks' leads go, in task order
+     * (NULL otherwise). A task starts only within window tasks of the
+     * first one not yet written, which bounds the leads held in memory. */
+    struct wave_sink *sink;
+    size_t window;
 };
 
 enum task_state { TASK_IDLE, TASK_RUNNING, TASK_DONE };
+
+static void wave_drain(struct batch_run *b);
+static size_t wave_next(const struct batch_run *b);
 
 static void run_task(void *arg, size_t task, unsigned worker)
 {
     struct batch_run *b = arg;
     struct etl_ctx *c = b->c;
     pthread_mutex_lock(&b->lock);
+    /* The first unwritten task is always running (tasks start in order),
+     * so this wait ends, or the batch is abandoned. */
+    while (b->sink && !b->abandoned && task >= wave_next(b) + b->window)
+        pthread_cond_wait(&b->cond, &b->lock);
     bool skip = b->abandoned;
     if (!skip) {
         b->state[task] = TASK_RUNNING;
@@ -419,6 +455,8 @@ static void run_task(void *arg, size_t task, unsigned worker)
     bool late = b->abandoned;
     b->state[task] = TASK_DONE;
     pthread_mutex_unlock(&b->lock);
+    if (!late)
+        wave_drain(b);
     if (c->progress && !late) {
         pthread_mutex_lock(&c->hook_lock);
         c->progress(c->hook_arg, row->status);
@@ -466,6 +504,9 @@ enum {
     COL_INTERPRETATION,
     COL_ACQUIRED_AT,
     COL_FIELDS_REJECTED,
+    /* Waveforms (EXTRACT_WAVEFORMS), appended likewise. */
+    COL_LEADS_EXTRACTED,
+    COL_WAVEFORM_STATUS,
     COL_COUNT
 };
 _Static_assert(COL_T_AXIS_DEG - COL_VENT_RATE_BPM + 1 == FIELDS_NUMERIC,
@@ -504,6 +545,8 @@ static const struct pq_column result_columns[COL_COUNT] = {
     /* The report's wall-clock time, stored as if it were UTC. */
     [COL_ACQUIRED_AT] = {"acquired_at", PQ_TIMESTAMP_MS, true, false, false},
     [COL_FIELDS_REJECTED] = {"fields_rejected", PQ_INT32, false, false, false},
+    [COL_LEADS_EXTRACTED] = {"leads_extracted", PQ_INT32, true, false, false},
+    [COL_WAVEFORM_STATUS] = {"waveform_status", PQ_STRING, true, false, true},
 };
 
 static int set_opt_str(struct pq_writer *w, size_t col, const char *s,
@@ -589,40 +632,63 @@ static int write_row(struct pq_writer *w, int64_t batch_id,
     if (!rc)
         rc = write_fields(w, &r->fields);
     if (!rc)
+        rc = r->wave_status == ETL_WAVE_NULL
+                 ? pq_set_null(w, COL_LEADS_EXTRACTED)
+                 : pq_set_i32(w, COL_LEADS_EXTRACTED, r->leads_extracted);
+    if (!rc) {
+        const char *ws = etl_wave_status_name(r->wave_status);
+        rc = set_opt_str(w, COL_WAVEFORM_STATUS, ws, ws ? strlen(ws) : 0);
+    }
+    if (!rc)
         rc = pq_end_row(w);
     return rc;
 }
 
-static int write_results(struct etl_ctx *c, size_t n, char **key_out)
+/* The footer metadata and codec shared by a batch's Parquet files. kv
+ * (BATCH_KV entries) points into c and bid; opts points to kv. */
+#define BATCH_KV 5
+static void batch_pq_options(const struct etl_ctx *c, const char *bid,
+                             struct pq_kv kv[BATCH_KV], struct pq_options *opts)
 {
     const struct etl_config *cfg = c->cfg;
-    struct buf path = BUF_INIT, key = BUF_INIT, bid = BUF_INIT;
-    struct pq_writer *w = NULL;
-    int rc;
+    kv[0] = (struct pq_kv){"bpecg.run_id", c->run_id};
+    kv[1] = (struct pq_kv){"bpecg.batch_id", bid};
+    kv[2] = (struct pq_kv){"bpecg.settings_hash", c->settings_hash};
+    kv[3] = (struct pq_kv){"bpecg.source", store_name(c->src)};
+    kv[4] = (struct pq_kv){"bpecg.mupdf", pdf_engine_version()};
+    memset(opts, 0, sizeof(*opts));
+    opts->codec = cfg->parquet_compression == CFG_CODEC_ZSTD ? PQ_CODEC_ZSTD
+                  : cfg->parquet_compression == CFG_CODEC_SNAPPY
+                      ? PQ_CODEC_SNAPPY
+                      : PQ_CODEC_NONE;
+    opts->created_by_app = "bpecg-etl";
+    opts->version = ETL_VERSION;
+    opts->kv = kv;
+    opts->nkv = BATCH_KV;
+}
+
+/* A local path for a batch file before it is stored. */
+static void batch_tmp_path(int64_t batch_id, const char *what, struct buf *path)
+{
     const char *tmpdir = getenv("TMPDIR");
     if (!tmpdir || !*tmpdir)
         tmpdir = "/tmp";
-    buf_printf(&path, "%s/bpecg-%d-batch-%06lld.parquet", tmpdir, getpid(),
-               (long long)c->batch_id);
+    buf_printf(path, "%s/bpecg-%d-%s-%06lld.parquet", tmpdir, getpid(), what,
+               (long long)batch_id);
+}
+
+static int write_results(struct etl_ctx *c, size_t n, char **key_out)
+{
+    struct buf path = BUF_INIT, key = BUF_INIT, bid = BUF_INIT;
+    struct pq_writer *w = NULL;
+    int rc;
+    batch_tmp_path(c->batch_id, "batch", &path);
     etl_parquet_key(c, c->batch_id, &key);
     buf_printf(&bid, "%lld", (long long)c->batch_id);
 
-    const struct pq_kv kv[] = {
-        {"bpecg.run_id", c->run_id},
-        {"bpecg.batch_id", bid.data},
-        {"bpecg.settings_hash", c->settings_hash},
-        {"bpecg.source", store_name(c->src)},
-        {"bpecg.mupdf", pdf_engine_version()},
-    };
-    struct pq_options opts = {0};
-    opts.codec = cfg->parquet_compression == CFG_CODEC_ZSTD ? PQ_CODEC_ZSTD
-                 : cfg->parquet_compression == CFG_CODEC_SNAPPY
-                     ? PQ_CODEC_SNAPPY
-                     : PQ_CODEC_NONE;
-    opts.created_by_app = "bpecg-etl";
-    opts.version = ETL_VERSION;
-    opts.kv = kv;
-    opts.nkv = sizeof(kv) / sizeof(kv[0]);
+    struct pq_kv kv[BATCH_KV];
+    struct pq_options opts;
+    batch_pq_options(c, bid.data, kv, &opts);
 
     rc = pq_writer_open(path.data, result_columns, COL_COUNT, &opts, &w);
     for (size_t i = 0; !rc && i < n; i++)
@@ -655,6 +721,255 @@ out:
     return rc;
 }
 
+/* ---- The waveform file: one row per lead per PDF ---- */
+
+enum {
+    WCOL_RUN_ID,
+    WCOL_BATCH_ID,
+    WCOL_SOURCE_KEY,
+    WCOL_FILE_ID,
+    WCOL_LEAD,
+    WCOL_RHYTHM,
+    WCOL_START_S,
+    WCOL_SAMPLE_RATE_HZ,
+    WCOL_SAMPLES,
+    WCOL_UNITS,
+    WCOL_CALIBRATION_SOURCE,
+    WCOL_MM_PER_MV,
+    WCOL_PAPER_SPEED_MM_S,
+    WCOL_QUALITY,
+    WCOL_COUNT
+};
+
+/* A PDF's leads share everything but the lead: dictionaries pay. */
+static const struct pq_column wave_columns[WCOL_COUNT] = {
+    [WCOL_RUN_ID] = {"run_id", PQ_STRING, false, false, true},
+    [WCOL_BATCH_ID] = {"batch_id", PQ_INT64, false, false, true},
+    [WCOL_SOURCE_KEY] = {"source_key", PQ_STRING, false, false, true},
+    [WCOL_FILE_ID] = {"file_id", PQ_STRING, false, false, true},
+    [WCOL_LEAD] = {"lead", PQ_STRING, false, false, true},
+    [WCOL_RHYTHM] = {"rhythm", PQ_BOOLEAN, false, false, false},
+    [WCOL_START_S] = {"start_s", PQ_DOUBLE, false, false, false},
+    [WCOL_SAMPLE_RATE_HZ] = {"sample_rate_hz", PQ_INT32, false, false, true},
+    [WCOL_SAMPLES] = {"samples", PQ_FLOAT, false, true, false},
+    [WCOL_UNITS] = {"units", PQ_STRING, false, false, true},
+    [WCOL_CALIBRATION_SOURCE] = {"calibration_source", PQ_STRING, false, false,
+                                 true},
+    [WCOL_MM_PER_MV] = {"mm_per_mv", PQ_DOUBLE, false, false, false},
+    [WCOL_PAPER_SPEED_MM_S] = {"paper_speed_mm_s", PQ_DOUBLE, false, false,
+                               false},
+    [WCOL_QUALITY] = {"quality", PQ_STRING, false, true, true},
+};
+
+/* Row groups of the waveform file: the writer holds up to about twice
+ * this, whatever the batch size (1000 PDFs of 12 leads at 500 Hz are
+ * ~240 MB of samples). */
+#define WAVE_ROW_GROUP_BYTES ((size_t)16 << 20)
+
+/* The batch's waveform file while it is written. next, draining and
+ * closed are guarded by the batch_run's lock; the writer belongs to the
+ * one thread that drains (draining set) or, once closed, to the main
+ * thread. */
+struct wave_sink {
+    struct etl_ctx *c;
+    int64_t batch_id;
+    struct pq_writer *w;
+    struct buf path;
+    int rc;        /* first failure: the file is not stored */
+    size_t next;   /* first task whose leads are not written yet */
+    bool draining; /* a thread is writing */
+    bool closed;   /* the main thread took over */
+};
+
+static size_t wave_next(const struct batch_run *b)
+{
+    return b->sink->next;
+}
+
+static int wave_sink_open(struct etl_ctx *c, int64_t batch_id,
+                          struct wave_sink **out)
+{
+    struct buf bid = BUF_INIT;
+    struct pq_kv kv[BATCH_KV];
+    struct pq_options opts;
+    *out = NULL;
+    struct wave_sink *s = calloc(1, sizeof(*s));
+    if (!s)
+        return ETL_ENOMEM;
+    s->c = c;
+    s->batch_id = batch_id;
+    buf_init(&s->path, 0);
+    batch_tmp_path(batch_id, "waveforms", &s->path);
+    int rc = buf_printf(&bid, "%lld", (long long)batch_id);
+    if (!rc) {
+        batch_pq_options(c, bid.data, kv, &opts);
+        opts.row_group_bytes = WAVE_ROW_GROUP_BYTES;
+        rc = pq_writer_open(s->path.data, wave_columns, WCOL_COUNT, &opts,
+                            &s->w);
+    }
+    buf_release(&bid);
+    if (rc) {
+        LOGF(LOG_ERROR, "parquet_write_failed", LF_S("path", s->path.data),
+             LF_S("error", etl_strerror(rc)));
+        buf_release(&s->path);
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+static void wave_sink_free(struct wave_sink *s)
+{
+    if (!s)
+        return;
+    pq_writer_abort(s->w);
+    buf_release(&s->path);
+    free(s);
+}
+
+static int wave_write_lead(struct wave_sink *s, const struct etl_row *r,
+                           const struct wave_lead *l)
+{
+    struct pq_writer *w = s->w;
+    const struct etl_ctx *c = s->c;
+    const char *cal = wave_calibration_name(l->calibration);
+    const char *q[WAVE_Q_COUNT];
+    size_t nq = wave_quality_names(l->quality, q, WAVE_Q_COUNT);
+    int rc = pq_set_str(w, WCOL_RUN_ID, c->run_id, strlen(c->run_id));
+    if (!rc)
+        rc = pq_set_i64(w, WCOL_BATCH_ID, s->batch_id);
+    if (!rc)
+        rc = pq_set_str(w, WCOL_SOURCE_KEY, r->source_key,
+                        strlen(r->source_key));
+    if (!rc)
+        rc = pq_set_str(w, WCOL_FILE_ID, r->file_id, strlen(r->file_id));
+    if (!rc)
+        rc = pq_set_str(w, WCOL_LEAD, l->name,
+                        strnlen(l->name, sizeof(l->name)));
+    if (!rc)
+        rc = pq_set_bool(w, WCOL_RHYTHM, l->rhythm);
+    if (!rc)
+        rc = pq_set_double(w, WCOL_START_S, l->start_s);
+    if (!rc)
+        rc = pq_set_i32(w, WCOL_SAMPLE_RATE_HZ, l->sample_rate_hz);
+    if (!rc)
+        rc = pq_list_begin(w, WCOL_SAMPLES);
+    for (size_t k = 0; !rc && k < l->n; k++)
+        rc = pq_set_float(w, WCOL_SAMPLES, l->samples[k]);
+    if (!rc)
+        rc = pq_set_str(w, WCOL_UNITS, "mV", 2);
+    if (!rc)
+        rc = pq_set_str(w, WCOL_CALIBRATION_SOURCE, cal, strlen(cal));
+    if (!rc)
+        rc = pq_set_double(w, WCOL_MM_PER_MV, l->mm_per_mv);
+    if (!rc)
+        rc = pq_set_double(w, WCOL_PAPER_SPEED_MM_S, c->cfg->paper_speed_mm_s);
+    if (!rc)
+        rc = pq_list_begin(w, WCOL_QUALITY);
+    for (size_t k = 0; !rc && k < nq; k++)
+        rc = pq_set_str(w, WCOL_QUALITY, q[k], strlen(q[k]));
+    if (!rc)
+        rc = pq_end_row(w);
+    return rc;
+}
+
+/* Write a finished row's leads and free them (leads_extracted stays for
+ * the results row). After a failure nothing more is written: the file
+ * will not be stored. */
+static void wave_write_row(struct wave_sink *s, struct etl_row *r)
+{
+    for (size_t i = 0; !s->rc && i < r->wave.n; i++) {
+        s->rc = wave_write_lead(s, r, &r->wave.leads[i]);
+        if (s->rc)
+            LOGF(LOG_ERROR, "parquet_write_failed", LF_S("path", s->path.data),
+                 LF_S("file_id", r->file_id),
+                 LF_S("error", etl_strerror(s->rc)));
+    }
+    wave_result_release(&r->wave);
+}
+
+/* Called by a worker whose task just finished: write every finished task
+ * from the first unwritten one on, in task order. One thread drains at a
+ * time; a task that finishes meanwhile is seen by the loop's next check
+ * (both happen under the lock), so none is left behind. */
+static void wave_drain(struct batch_run *b)
+{
+    struct wave_sink *s = b->sink;
+    if (!s)
+        return;
+    pthread_mutex_lock(&b->lock);
+    /* Abandoned first: past the deadline the sink may be gone. */
+    if (b->abandoned || s->closed || s->draining) {
+        pthread_mutex_unlock(&b->lock);
+        return;
+    }
+    s->draining = true;
+    while (s->next < b->n && b->state[s->next] == TASK_DONE && !b->abandoned &&
+           !s->closed) {
+        size_t i = s->next;
+        pthread_mutex_unlock(&b->lock);
+        wave_write_row(s, &b->rows[i]);
+        pthread_mutex_lock(&b->lock);
+        s->next = i + 1;
+        pthread_cond_broadcast(&b->cond); /* the window moved */
+    }
+    s->draining = false;
+    pthread_cond_broadcast(&b->cond);
+    pthread_mutex_unlock(&b->lock);
+}
+
+/* The main thread, once the batch's rows are decided (done[]): take the
+ * writer over and write the finished rows not written yet. Rows still in
+ * flight at a hard deadline get no waveforms (their timeout rows have no
+ * leads either). */
+static void wave_drain_rest(struct batch_run *b, size_t started,
+                            const bool *done)
+{
+    struct wave_sink *s = b->sink;
+    pthread_mutex_lock(&b->lock);
+    s->closed = true;
+    while (s->draining)
+        pthread_cond_wait(&b->cond, &b->lock);
+    size_t from = s->next;
+    pthread_mutex_unlock(&b->lock);
+    for (size_t i = from; i < started; i++)
+        if (done[i])
+            wave_write_row(s, &b->rows[i]);
+}
+
+/* Close the waveform file and store it; the sink is freed. Appends the
+ * key to *key_out on success. */
+static int wave_sink_finish(struct wave_sink *s, char **key_out)
+{
+    struct etl_ctx *c = s->c;
+    struct buf key = BUF_INIT;
+    int rc = s->rc;
+    if (!rc) {
+        rc = pq_writer_close(s->w);
+        s->w = NULL;
+        if (rc)
+            LOGF(LOG_ERROR, "parquet_write_failed", LF_S("path", s->path.data),
+                 LF_S("error", etl_strerror(rc)));
+    }
+    if (!rc)
+        rc = buf_printf(&key, "%sbatch_%06lld.parquet", c->wave_prefix,
+                        (long long)s->batch_id);
+    if (!rc) {
+        rc = store_put_file(c->dst, key.data, s->path.data,
+                            "application/vnd.apache.parquet", 0);
+        unlink(s->path.data);
+        if (rc)
+            LOGF(LOG_ERROR, "parquet_put_failed", LF_S("key", key.data),
+                 LF_S("error", etl_strerror(rc)));
+    }
+    if (!rc)
+        *key_out = buf_detach(&key, NULL);
+    buf_release(&key);
+    wave_sink_free(s);
+    return rc;
+}
+
 /* A failed "timeout" row for a PDF that got no result of its own. */
 static int timeout_row(const struct etl_ctx *c, const char *key, int64_t size,
                        const char *why, struct etl_row *row)
@@ -664,6 +979,7 @@ static int timeout_row(const struct etl_ctx *c, const char *key, int64_t size,
     buf_init(&row->error, 0);
     row->page_count = -1;
     row->repaired = -1;
+    row->wave_status = ETL_WAVE_NULL;
     row->size_bytes = size;
     row->status = ETL_STATUS_FAILED;
     row->error_type = "timeout";
@@ -710,8 +1026,11 @@ static size_t wait_pool(struct batch_run *b, int64_t hard_deadline_ms,
     pthread_mutex_lock(&b->lock);
     while (!b->pool_done && !b->abandoned)
         if (pthread_cond_timedwait(&b->cond, &b->lock, &until) == ETIMEDOUT &&
-            !b->pool_done)
+            !b->pool_done) {
             b->abandoned = true;
+            /* Tasks waiting for the waveform window give up. */
+            pthread_cond_broadcast(&b->cond);
+        }
     size_t started = b->abandoned ? b->entered : b->started;
     for (size_t i = 0; i < started; i++)
         done[i] = b->state[i] == TASK_DONE;
@@ -727,12 +1046,14 @@ static size_t wait_pool(struct batch_run *b, int64_t hard_deadline_ms,
  * order: finished tasks; tasks still in flight at the hard deadline as
  * timeout rows; with all_rows, keys never started as timeout rows too.
  * *started_out: how many keys (a prefix) were started. Fills res's counts
- * and last_key. */
+ * and last_key. With a sink, every finished row's leads are in it on
+ * return (and no longer in the rows). */
 static int run_tasks(struct etl_ctx *c, int64_t batch_id,
                      const char *const *keys, const int64_t *sizes, size_t n,
                      int64_t hard_deadline_ms, bool all_rows,
-                     struct etl_batch_result *res, struct etl_row **rows_out,
-                     size_t *nrows_out, size_t *started_out)
+                     struct wave_sink *sink, struct etl_batch_result *res,
+                     struct etl_row **rows_out, size_t *nrows_out,
+                     size_t *started_out)
 {
     int rc = 0;
     struct etl_row *out = calloc(n ? n : 1, sizeof(*out));
@@ -757,11 +1078,15 @@ static int run_tasks(struct etl_ctx *c, int64_t batch_id,
     b->keys = keys;
     b->sizes = sizes;
     b->n = n;
+    b->sink = sink;
+    b->window = 2 * (size_t)c->nworkers;
     pthread_mutex_init(&b->lock, NULL);
     pthread_cond_init(&b->cond, NULL);
 
     size_t started = wait_pool(b, hard_deadline_ms, done);
     bool abandoned = b->abandoned;
+    if (sink)
+        wave_drain_rest(b, started, done);
     size_t nrows = all_rows ? n : started;
     for (size_t i = 0; i < nrows; i++) {
         if (i < started && done[i]) {
@@ -807,14 +1132,22 @@ static int run_tasks(struct etl_ctx *c, int64_t batch_id,
     return rc;
 }
 
-/* Ask the commit hook, write the Parquet file, release the rows. */
+/* Ask the commit hook, store the waveform file (if any), then write the
+ * results file, the batch's commit marker; release the rows. */
 static int finish_batch(struct etl_ctx *c, int64_t batch_id,
-                        struct etl_row *rows, size_t nrows, int rc,
+                        struct etl_row *rows, size_t nrows,
+                        struct wave_sink *sink, int rc,
                         const struct etl_batch_opts *o,
                         struct etl_batch_result *res)
 {
     if (!rc && o && o->commit)
         rc = o->commit(o->commit_arg, res);
+    if (sink) {
+        if (!rc && nrows)
+            rc = wave_sink_finish(sink, &res->waveform_key);
+        else
+            wave_sink_free(sink);
+    }
     if (!rc && nrows) {
         c->batch_id = batch_id;
         c->rows = rows;
@@ -837,10 +1170,14 @@ int etl_run_keys(struct etl_ctx *c, int64_t batch_id, const char *const *keys,
     res->batch_id = batch_id;
     if (n == 0)
         return 0;
-    int rc = run_tasks(c, batch_id, keys, NULL, n, o ? o->hard_deadline_ms : 0,
-                       true, res, &rows, &nrows, &started);
+    struct wave_sink *sink = NULL;
+    int rc = c->cfg->extract_waveforms ? wave_sink_open(c, batch_id, &sink) : 0;
+    if (rc)
+        return rc;
+    rc = run_tasks(c, batch_id, keys, NULL, n, o ? o->hard_deadline_ms : 0,
+                   true, sink, res, &rows, &nrows, &started);
     res->more = res->not_started > 0;
-    return finish_batch(c, batch_id, rows, nrows, rc, o, res);
+    return finish_batch(c, batch_id, rows, nrows, sink, rc, o, res);
 }
 
 /* Collect up to BATCH_SIZE PDF keys after start_after. *cursor is the last
@@ -954,13 +1291,24 @@ int etl_run_batch_ex(struct etl_ctx *c, int64_t batch_id,
     bool more = false;
     memset(res, 0, sizeof(*res));
     res->batch_id = batch_id;
+    struct wave_sink *sink = NULL;
     int rc = list_batch(c, start_after, &keys, &sizes, &n, &cursor, &more);
     if (rc)
         return rc;
+    if (n && c->cfg->extract_waveforms)
+        rc = wave_sink_open(c, batch_id, &sink);
+    if (rc) {
+        for (size_t i = 0; i < n; i++)
+            free(keys[i]);
+        free(keys);
+        free(sizes);
+        free(cursor);
+        return rc;
+    }
     if (n) {
         rc = run_tasks(c, batch_id, (const char *const *)keys, sizes, n,
-                       o ? o->hard_deadline_ms : 0, false, res, &rows, &nrows,
-                       &started);
+                       o ? o->hard_deadline_ms : 0, false, sink, res, &rows,
+                       &nrows, &started);
         if (started < n) {
             /* Stopped early (deadline): the next batch starts right after
              * the last PDF that got a row. */
@@ -973,7 +1321,7 @@ int etl_run_batch_ex(struct etl_ctx *c, int64_t batch_id,
     res->more = more;
     res->next_start_after = cursor;
     if (n)
-        rc = finish_batch(c, batch_id, rows, nrows, rc, o, res);
+        rc = finish_batch(c, batch_id, rows, nrows, sink, rc, o, res);
     if (res->abandoned) {
         /* Stuck workers still read keys: keep them until the process
          * exits (the context is unusable from now on anyway). */

@@ -30,7 +30,10 @@ struct etl_batch_result {
     int64_t batch_id;
     size_t listed; /* PDFs in the batch (= rows written) */
     size_t by_status[ETL_STATUS_COUNT];
-    char *parquet_key;      /* key in the destination, or NULL */
+    char *parquet_key; /* key in the destination, or NULL */
+    /* EXTRACT_WAVEFORMS: key of the batch's waveform file in the
+     * destination (written before the results file), or NULL. */
+    char *waveform_key;
     char *last_key;         /* source key of the last row, or NULL */
     char *next_start_after; /* cursor for the next batch, or NULL */
     bool more;              /* the listing has more keys */
@@ -132,6 +135,8 @@ int etl_parquet_key(const struct etl_ctx *c, int64_t batch_id, struct buf *out);
  * "<dest URL><IMAGE_PREFIX>" (static for the context's life). */
 const char *etl_results_location(const struct etl_ctx *c);
 const char *etl_images_location(const struct etl_ctx *c);
+/* "<dest URL><WAVEFORM_PREFIX>" with EXTRACT_WAVEFORMS=1, else NULL. */
+const char *etl_waveforms_location(const struct etl_ctx *c);
 
 /* Helpers exposed for tests. */
 

@@ -7,6 +7,7 @@
 #include "core/pool.h"
 #include "etl/etl.h"
 #include "etl/fields.h"
+#include "etl/waveform.h"
 #include "img/img.h"
 #include "pdf/pdf.h"
 #include "store/storage.h"
@@ -30,7 +31,17 @@ struct etl_row {
     double processing_time_ms;
     int64_t processed_at_ms;
     struct fields_result fields; /* measurements read from text */
+    /* EXTRACT_WAVEFORMS: ETL_WAVE_NULL until page CROP_PAGE was opened,
+     * then an enum wave_status or ETL_WAVE_FAILED. The leads wait in wave
+     * until the batch writes them to the waveform file, which releases
+     * them; leads_extracted keeps their number for the results row. */
+    int wave_status;
+    int leads_extracted;
+    struct wave_result wave;
 };
+
+#define ETL_WAVE_NULL (-1)
+#define ETL_WAVE_FAILED ((int)WAVE_STATUS_COUNT)
 
 /* Per worker thread: everything reused from one PDF to the next. */
 struct etl_worker {
@@ -38,6 +49,7 @@ struct etl_worker {
     struct img_jpeg *jpeg;
     struct buf bytes; /* the PDF */
     struct buf jpegs[CROP_MAX_REGIONS];
+    struct pdf_vectors *vectors; /* EXTRACT_WAVEFORMS only, else NULL */
 };
 
 struct etl_ctx {
@@ -49,8 +61,10 @@ struct etl_ctx {
     char *src_prefix;   /* listing prefix in src ("" or ends in '/') */
     char *image_prefix; /* key prefix in dst for images */
     char *meta_prefix;  /* key prefix in dst for Parquet files */
+    char *wave_prefix;  /* key prefix in dst for waveform Parquet files */
     const char *get_error, *put_error;        /* "s3_get"/"file_get", ... */
     char *results_location, *images_location; /* for people */
+    char *waveforms_location; /* NULL unless EXTRACT_WAVEFORMS */
     char run_id[72];
     char settings_hash[17];
 
@@ -75,6 +89,9 @@ struct etl_ctx {
 void etl_process_pdf(struct etl_ctx *c, struct etl_worker *w, const char *key,
                      int64_t listed_size, struct etl_row *row);
 void etl_row_release(struct etl_row *row);
+/* "extracted", "raster_only", "no_traces", "failed"; NULL for
+ * ETL_WAVE_NULL. */
+const char *etl_wave_status_name(int wave_status);
 int64_t etl_now_ms(void);
 
 #endif

@@ -37,7 +37,17 @@ void etl_row_release(struct etl_row *row)
     free(row->image_keys);
     buf_release(&row->error);
     fields_result_release(&row->fields);
+    wave_result_release(&row->wave);
     memset(row, 0, sizeof(*row));
+}
+
+const char *etl_wave_status_name(int wave_status)
+{
+    if (wave_status == ETL_WAVE_NULL)
+        return NULL;
+    if (wave_status < 0 || wave_status >= ETL_WAVE_FAILED)
+        return "failed";
+    return wave_status_name((enum wave_status)wave_status);
 }
 
 /* Record a problem: the first one sets error_type; messages accumulate. */
@@ -110,6 +120,35 @@ size_t etl_redact_boxes(const struct crop_set *s, int dpi,
             out[n++] = b;
     }
     return n;
+}
+
+/* The crop page's traces as samples, from the display list the crops were
+ * rendered from. Whatever goes wrong here costs the row its waveforms (a
+ * problem, so the row is partial), never its crops. Nothing of the samples
+ * is logged. */
+static void extract_waves(struct etl_ctx *c, struct etl_worker *w,
+                          struct pdf_doc *doc, struct etl_row *row)
+{
+    const struct etl_config *cfg = c->cfg;
+    const struct wave_settings ws = {cfg->paper_speed_mm_s, cfg->gain_mm_mv,
+                                     cfg->waveform_sample_rate};
+    int rc = pdf_doc_vectors(doc, cfg->crop_page - 1, w->vectors);
+    if (!rc)
+        rc = wave_extract(w->vectors, &ws, &row->wave);
+    pdf_vectors_reset(w->vectors); /* the leads own their samples */
+    if (rc) {
+        wave_result_release(&row->wave);
+        row->wave_status = ETL_WAVE_FAILED;
+        row->leads_extracted = 0;
+        row_problem(row, etl_errname(rc), "waveforms of page %d: %s",
+                    cfg->crop_page, etl_strerror(rc));
+        return;
+    }
+    row->wave_status = (int)row->wave.status;
+    row->leads_extracted = (int)row->wave.n;
+    LOGF(LOG_DEBUG, "waveforms_extracted", LF_S("file_id", row->file_id),
+         LF_S("waveform_status", etl_wave_status_name(row->wave_status)),
+         LF_I("leads", row->wave.n));
 }
 
 /* Open, extract and render; the CPU-heavy part, run under the cpu
@@ -198,6 +237,8 @@ static void pdf_work(struct etl_ctx *c, struct etl_worker *w,
                 encoded[region_of[j]] = true;
         }
     }
+    if (cfg->extract_waveforms)
+        extract_waves(c, w, doc, row);
 out:
     row->repaired = pdf_doc_repaired(doc);
     pdf_doc_free(doc);
@@ -254,6 +295,7 @@ void etl_process_pdf(struct etl_ctx *c, struct etl_worker *w, const char *key,
     buf_init(&row->error, 0);
     row->page_count = -1;
     row->repaired = -1;
+    row->wave_status = ETL_WAVE_NULL;
     row->size_bytes = listed_size;
     row->source_key = strdup(key);
     struct buf id = BUF_INIT;

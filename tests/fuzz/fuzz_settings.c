@@ -56,6 +56,11 @@ static const char *const vars[] = {
     "AWS_LAMBDA_LOG_FORMAT",
     "AWS_DEFAULT_REGION",
     "DEBUG_PAYLOADS",
+    "EXTRACT_WAVEFORMS",
+    "WAVEFORM_PREFIX",
+    "WAVEFORM_SAMPLE_RATE",
+    "PAPER_SPEED_MM_S",
+    "GAIN_MM_MV",
 };
 #define NVARS (sizeof(vars) / sizeof(vars[0]))
 #define MAX_ARGS 64
@@ -101,6 +106,13 @@ static void check_config(const struct etl_config *c)
     check_prefix(c->pdf_prefix);
     check_prefix(c->image_prefix);
     check_prefix(c->metadata_prefix);
+    check_prefix(c->waveform_prefix);
+    FUZZ_CHECK(!c->extract_waveforms ||
+               strcmp(c->waveform_prefix, c->metadata_prefix) != 0);
+    FUZZ_CHECK(c->waveform_sample_rate >= 50 &&
+               c->waveform_sample_rate <= 10000);
+    FUZZ_CHECK(c->paper_speed_mm_s >= 5 && c->paper_speed_mm_s <= 200);
+    FUZZ_CHECK(c->gain_mm_mv >= 1 && c->gain_mm_mv <= 100);
     FUZZ_CHECK(!(c->crop_regions && c->crop_regions_file));
     FUZZ_CHECK(!(c->redact_regions && c->redact_regions_file));
     char hash[17];

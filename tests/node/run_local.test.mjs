@@ -170,6 +170,9 @@ describe('run on samples and variants', () => {
       interpretation: 'VARCHAR[]',
       acquired_at: 'TIMESTAMP WITH TIME ZONE',
       fields_rejected: 'INTEGER',
+      // waveforms (EXTRACT_WAVEFORMS), appended likewise; null here
+      leads_extracted: 'INTEGER',
+      waveform_status: 'VARCHAR',
     });
     // The original columns keep their positions.
     assert.deepEqual(cols.slice(0, 3).map((c) => c.column_name), ['batch_id', 'file_id', 'source_key']);

@@ -54,6 +54,11 @@ static const char *const all_env[] = {
     "AWS_LAMBDA_LOG_LEVEL",
     "AWS_LAMBDA_LOG_FORMAT",
     "AWS_DEFAULT_REGION",
+    "EXTRACT_WAVEFORMS",
+    "WAVEFORM_PREFIX",
+    "WAVEFORM_SAMPLE_RATE",
+    "PAPER_SPEED_MM_S",
+    "GAIN_MM_MV",
 };
 #define N_ALL_ENV (sizeof(all_env) / sizeof(all_env[0]))
 
@@ -151,6 +156,11 @@ TEST(defaults)
     CHECK_EQ_INT(l.c.max_batches, 0);
     CHECK(l.c.run_id == NULL);
     CHECK_EQ_INT(l.c.progress, isatty(STDERR_FILENO) == 1);
+    CHECK(!l.c.extract_waveforms);
+    CHECK_EQ_STR(l.c.waveform_prefix, "waveforms/");
+    CHECK_EQ_INT(l.c.waveform_sample_rate, 500);
+    CHECK(l.c.paper_speed_mm_s == 25.0);
+    CHECK(l.c.gain_mm_mv == 10.0);
     unload(&l);
 }
 
@@ -185,6 +195,8 @@ static const struct int_setting ints[] = {
      OFFL(max_chain_batches)},
     {"BATCH_ID", "--batch-id", 0, INT64_MAX, 0, OFFL(batch_id)},
     {"MAX_BATCHES", "--max-batches", 0, INT64_MAX, 0, OFFL(max_batches)},
+    {"WAVEFORM_SAMPLE_RATE", "--waveform-sample-rate", 50, 10000, 500,
+     OFFI(waveform_sample_rate)},
 };
 
 static long long get_int(const struct etl_config *c,
@@ -405,6 +417,114 @@ TEST(seconds)
     CHECK_EQ_INT(l.rc, 0);
     CHECK(l.c.retry_max_wait == 0 && l.c.retry_initial_wait == 0);
     unload(&l);
+}
+
+TEST(waveform_settings)
+{
+    struct load l;
+    load(&l,
+         ENV("EXTRACT_WAVEFORMS=1", "PAPER_SPEED_MM_S=50", "GAIN_MM_MV=2.5",
+             "WAVEFORM_PREFIX=out/waves"),
+         NULL);
+    CHECK_EQ_INT(l.rc, 0);
+    CHECK(l.c.extract_waveforms);
+    CHECK(l.c.paper_speed_mm_s == 50.0);
+    CHECK(l.c.gain_mm_mv == 2.5);
+    CHECK_EQ_STR(l.c.waveform_prefix, "out/waves/");
+    unload(&l);
+    /* The flag turns it on, --no- off, over the variable. */
+    load(&l, NULL, ARGV("--extract-waveforms"));
+    CHECK_EQ_INT(l.rc, 0);
+    CHECK(l.c.extract_waveforms);
+    unload(&l);
+    load(&l, ENV("EXTRACT_WAVEFORMS=1"), ARGV("--no-extract-waveforms"));
+    CHECK_EQ_INT(l.rc, 0);
+    CHECK(!l.c.extract_waveforms);
+    unload(&l);
+    load(&l, ENV("EXTRACT_WAVEFORMS=0"), NULL);
+    CHECK_EQ_INT(l.rc, 0);
+    CHECK(!l.c.extract_waveforms);
+    unload(&l);
+    /* A malformed variable that the flag replaces does not matter. */
+    load(&l, ENV("EXTRACT_WAVEFORMS=maybe"), ARGV("--extract-waveforms"));
+    CHECK_EQ_INT(l.rc, 0);
+    CHECK(l.c.extract_waveforms);
+    unload(&l);
+    EXPECT_ERROR(ENV("EXTRACT_WAVEFORMS=yes"), NULL,
+                 "EXTRACT_WAVEFORMS=yes: must be 0 or 1");
+    EXPECT_ERROR(ENV("EXTRACT_WAVEFORMS=true"), NULL,
+                 "EXTRACT_WAVEFORMS=true: must be 0 or 1");
+    EXPECT_ERROR(ENV("EXTRACT_WAVEFORMS= 1"), NULL,
+                 "EXTRACT_WAVEFORMS=\" 1\": must be 0 or 1");
+    EXPECT_ERROR(NULL, ARGV("--extract-waveforms=1"),
+                 "--extract-waveforms=1: takes no value (use "
+                 "--extract-waveforms or --no-extract-waveforms)");
+
+    static const struct {
+        const char *env, *flag;
+        double min, max;
+        size_t off;
+    } nums[] = {
+        {"PAPER_SPEED_MM_S", "--paper-speed-mm-s", 5, 200,
+         offsetof(struct etl_config, paper_speed_mm_s)},
+        {"GAIN_MM_MV", "--gain-mm-mv", 1, 100,
+         offsetof(struct etl_config, gain_mm_mv)},
+    };
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+        static const struct {
+            const char *text;
+            int ok;
+        } cases[] = {{"MIN", 1}, {"MAX", 1}, {"12.5", 1}, {"1e1", 1},
+                     {"0", 0},   {"-5", 0},  {"1000", 0}, {"abc", 0},
+                     {"inf", 0}, {"nan", 0}, {"0x10", 0}, {"10mm", 0}};
+        for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+            char text[32], env[96], flag[96], msg[192];
+            if (strcmp(cases[k].text, "MIN") == 0)
+                snprintf(text, sizeof(text), "%g", nums[i].min);
+            else if (strcmp(cases[k].text, "MAX") == 0)
+                snprintf(text, sizeof(text), "%g", nums[i].max);
+            else
+                snprintf(text, sizeof(text), "%s", cases[k].text);
+            snprintf(env, sizeof(env), "%s=%s", nums[i].env, text);
+            snprintf(flag, sizeof(flag), "%s=%s", nums[i].flag, text);
+            if (cases[k].ok) {
+                load(&l, ENV(env), NULL);
+                double got =
+                    *(const double *)((const char *)&l.c + nums[i].off);
+                if (l.rc != 0 || got != strtod(text, NULL))
+                    HARNESS_FAIL("%s: rc %d (%s), %g", env, l.rc, l.err.data,
+                                 got);
+                unload(&l);
+                load(&l, NULL, ARGV(flag));
+                CHECK_EQ_INT(l.rc, 0);
+                unload(&l);
+                continue;
+            }
+            snprintf(msg, sizeof(msg), "%s: must be a number from %g to %g",
+                     env, nums[i].min, nums[i].max);
+            EXPECT_ERROR(ENV(env), NULL, msg);
+            snprintf(msg, sizeof(msg), "%s: must be a number from %g to %g",
+                     flag, nums[i].min, nums[i].max);
+            EXPECT_ERROR(NULL, ARGV(flag), msg);
+        }
+    }
+
+    /* The waveform file must not take the results file's key... */
+    EXPECT_ERROR(ENV("EXTRACT_WAVEFORMS=1", "WAVEFORM_PREFIX=metadata"), NULL,
+                 "WAVEFORM_PREFIX=metadata: must differ from METADATA_PREFIX "
+                 "(both files are named batch_NNNNNN.parquet)");
+    EXPECT_ERROR(ENV("METADATA_PREFIX=waveforms/"), ARGV("--extract-waveforms"),
+                 "WAVEFORM_PREFIX=waveforms/ (default): must differ from "
+                 "METADATA_PREFIX (both files are named "
+                 "batch_NNNNNN.parquet)");
+    /* ...which only matters when there is one. */
+    load(&l, ENV("WAVEFORM_PREFIX=metadata/"), NULL);
+    CHECK_EQ_INT(l.rc, 0);
+    unload(&l);
+    EXPECT_ERROR(ENV("WAVEFORM_PREFIX=../w/"), NULL,
+                 "WAVEFORM_PREFIX=../w/: must be a relative key prefix such "
+                 "as pdfs/ (no leading /, no empty, . or .. part, no \\ or "
+                 "control character; / alone for none)");
 }
 
 TEST(enums)
@@ -868,6 +988,10 @@ TEST(usage_markdown)
     CHECK(strstr(md, "| `MAX_PDF_BYTES` | `--max-pdf-bytes` | `100MiB` | "
                      "1KiB to 4GiB | ") != NULL);
     CHECK(strstr(md, "`--progress`, `--no-progress`") != NULL);
+    CHECK(strstr(md, "| `EXTRACT_WAVEFORMS` | `--extract-waveforms`, "
+                     "`--no-extract-waveforms` | `0` | `0` or `1` | ") != NULL);
+    CHECK(strstr(md, "| `PAPER_SPEED_MM_S` | `--paper-speed-mm-s` | `25` | "
+                     "5 to 200 | ") != NULL);
     CHECK(strstr(md, "AWS_LAMBDA_LOG_LEVEL") != NULL);
     CHECK(strstr(md, "AWS_LAMBDA_LOG_FORMAT") != NULL);
     free(md);
@@ -880,6 +1004,9 @@ TEST(usage_plain)
     CHECK(strstr(txt, "Default: 100. Accepts: 36 to 600.") != NULL);
     CHECK(strstr(txt, "  --render-mode clip|page  (RENDER_MODE)\n") != NULL);
     CHECK(strstr(txt, "  --progress, --no-progress\n") != NULL);
+    CHECK(strstr(txt, "  --extract-waveforms, --no-extract-waveforms  "
+                      "(EXTRACT_WAVEFORMS)\n") != NULL);
+    CHECK(strstr(txt, "  --gain-mm-mv MM_MV  (GAIN_MM_MV)\n") != NULL);
     /* Fits an 80-column terminal. */
     for (char *line = txt; *line;) {
         char *nl = strchr(line, '\n');
@@ -912,10 +1039,11 @@ TEST(hash)
 
     /* Settings that change what is written change the hash... */
     static const char *const changes[] = {
-        "IMAGE_DPI=150",     "IMAGE_QUALITY=90",
-        "TEXT_PAGE=2",       "CROP_PAGE=1",
-        "RENDER_MODE=page",  "PARQUET_COMPRESSION=snappy",
-        "IMAGE_PREFIX=img/", "METADATA_PREFIX=meta/",
+        "IMAGE_DPI=150",       "IMAGE_QUALITY=90",
+        "TEXT_PAGE=2",         "CROP_PAGE=1",
+        "RENDER_MODE=page",    "PARQUET_COMPRESSION=snappy",
+        "IMAGE_PREFIX=img/",   "METADATA_PREFIX=meta/",
+        "EXTRACT_WAVEFORMS=1",
     };
     char seen[sizeof(changes) / sizeof(changes[0])][17];
     for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
@@ -955,11 +1083,32 @@ TEST(hash)
         "DEADLINE_MARGIN_MS=5000",
         "MAX_CHAIN_BATCHES=3",
         "KILL_SWITCH_KEY=ops/STOP",
+        /* without EXTRACT_WAVEFORMS=1 nothing of them is written */
+        "WAVEFORM_PREFIX=w/",
+        "WAVEFORM_SAMPLE_RATE=250",
+        "PAPER_SPEED_MM_S=50",
+        "GAIN_MM_MV=20",
     };
     for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
         hash_of(ENV(same[i]), h);
         if (strcmp(h, base) != 0)
             HARNESS_FAIL("%s changes the hash", same[i]);
+    }
+    /* With extraction on, every waveform setting changes the hash. */
+    char on[17];
+    hash_of(ENV("EXTRACT_WAVEFORMS=1"), on);
+    static const char *const wave[] = {
+        "WAVEFORM_PREFIX=w/", "WAVEFORM_SAMPLE_RATE=250", "PAPER_SPEED_MM_S=50",
+        "GAIN_MM_MV=20",      "GAIN_MM_MV=10.000001",
+    };
+    char wseen[sizeof(wave) / sizeof(wave[0])][17];
+    for (size_t i = 0; i < sizeof(wave) / sizeof(wave[0]); i++) {
+        hash_of(ENV("EXTRACT_WAVEFORMS=1", wave[i]), wseen[i]);
+        if (strcmp(wseen[i], on) == 0)
+            HARNESS_FAIL("%s does not change the hash", wave[i]);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(wseen[i], wseen[j]) == 0)
+                HARNESS_FAIL("%s and %s hash alike", wave[i], wave[j]);
     }
 }
 
@@ -982,6 +1131,7 @@ int main(void)
     RUN(error_messages_from_brief);
     RUN(sizes);
     RUN(seconds);
+    RUN(waveform_settings);
     RUN(enums);
     RUN(log_settings);
     RUN(prefixes);
