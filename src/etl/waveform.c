@@ -233,9 +233,9 @@ static bool pulse_at(const struct work *w, const struct pdf_vpoint *p,
     double h = p[0].y - p[1].y;
     double across = p[2].x - p[1].x;
     double down = p[3].y - p[2].y;
-    if (fabs(p[1].x - p[0].x) > PULSE_TOL_PT ||
-        fabs(p[3].x - p[2].x) > PULSE_TOL_PT ||
-        fabs(p[2].y - p[1].y) > PULSE_TOL_PT)
+    if (fabs((double)p[1].x - p[0].x) > PULSE_TOL_PT ||
+        fabs((double)p[3].x - p[2].x) > PULSE_TOL_PT ||
+        fabs((double)p[2].y - p[1].y) > PULSE_TOL_PT)
         return false;
     if (h < PULSE_MIN_MM * MM || h > PULSE_MAX_MM * MM ||
         fabs(down - h) > fmax(PULSE_TOL_PT, 0.02 * h))
@@ -294,7 +294,9 @@ static int cmp_span_desc(const void *a, const void *b)
 
 static int find_traces(struct work *w)
 {
-    w->tr = malloc((w->npolys ? w->npolys : 1) * sizeof(*w->tr));
+    /* calloc: clang's analyzer cannot follow qsort's permutation and would
+     * see the sorted traces as uninitialized. */
+    w->tr = calloc(w->npolys ? w->npolys : 1, sizeof(*w->tr));
     w->pu = malloc(MAX_PULSES * sizeof(*w->pu));
     if (!w->tr || !w->pu)
         return ETL_ENOMEM;
@@ -357,7 +359,7 @@ static int find_traces(struct work *w)
     }
     for (size_t i = 0; i < w->ntr; i++) {
         struct trace *t = &w->tr[i];
-        double *ys = malloc(t->n * sizeof(*ys));
+        double *ys = malloc((t->n ? t->n : 1) * sizeof(*ys));
         if (!ys)
             return ETL_ENOMEM;
         for (size_t k = 0; k < t->n; k++)
@@ -407,9 +409,9 @@ static void sort_idx(size_t *idx, size_t *tmp, size_t n, const struct trace *t,
 static int make_rows(struct work *w)
 {
     size_t n = w->ntr;
-    w->order = malloc((n ? n : 1) * sizeof(*w->order));
-    size_t *tmp = malloc((n ? n : 1) * sizeof(*tmp));
-    w->rows = malloc((n ? n : 1) * sizeof(*w->rows));
+    w->order = calloc(n ? n : 1, sizeof(*w->order));
+    size_t *tmp = calloc(n ? n : 1, sizeof(*tmp));
+    w->rows = calloc(n ? n : 1, sizeof(*w->rows));
     if (!w->order || !tmp || !w->rows) {
         free(tmp);
         return ETL_ENOMEM;
@@ -649,7 +651,8 @@ static unsigned shape_flags(const struct work *w, const struct pdf_vpoint *p,
                             size_t n)
 {
     unsigned q = 0;
-    double lo = p[0].y, hi = p[0].y;
+    double lo = p[0].y;
+    double hi = lo;
     for (size_t i = 1; i < n; i++) {
         if (p[i].x - p[i - 1].x > GAP_S * w->pt_per_s)
             q |= WAVE_Q_GAPS;

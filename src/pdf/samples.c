@@ -394,7 +394,10 @@ static void add_page(fz_context *ctx, pdf_document *doc, double w, double h,
         fz_drop_buffer(ctx, fb);
         fz_free(ctx, z);
     }
-    fz_catch(ctx) fz_rethrow(ctx);
+    fz_catch(ctx)
+    {
+        fz_rethrow(ctx);
+    }
 }
 
 /* Resources shared by every page: /Font << /F1 Helvetica /F2 Bold >>,
@@ -429,7 +432,10 @@ static pdf_obj *add_font_resources(fz_context *ctx, pdf_document *doc)
         fz_drop_font(ctx, regular);
         fz_drop_font(ctx, bold);
     }
-    fz_catch(ctx) fz_rethrow(ctx);
+    fz_catch(ctx)
+    {
+        fz_rethrow(ctx);
+    }
     return ref;
 }
 
@@ -472,7 +478,10 @@ static fz_pixmap *render_page2(fz_context *ctx, struct job *j)
         pdf_drop_obj(ctx, fonts);
         pdf_drop_document(ctx, tmp);
     }
-    fz_catch(ctx) fz_rethrow(ctx);
+    fz_catch(ctx)
+    {
+        fz_rethrow(ctx);
+    }
     return pix;
 }
 
@@ -510,7 +519,10 @@ static void add_raster_page2(fz_context *ctx, struct job *j, pdf_document *doc)
         fz_drop_image(ctx, img);
         fz_drop_pixmap(ctx, pix);
     }
-    fz_catch(ctx) fz_rethrow(ctx);
+    fz_catch(ctx)
+    {
+        fz_rethrow(ctx);
+    }
 }
 
 /* /Info and /ID from the sample, so nothing depends on the clock. */
@@ -548,8 +560,14 @@ static void set_trailer(fz_context *ctx, struct job *j, pdf_document *doc)
         pdf_array_push_string(ctx, arr, (const char *)id, sizeof(id));
         pdf_array_push_string(ctx, arr, (const char *)id, sizeof(id));
     }
-    fz_always(ctx) pdf_drop_obj(ctx, info);
-    fz_catch(ctx) fz_rethrow(ctx);
+    fz_always(ctx)
+    {
+        pdf_drop_obj(ctx, info);
+    }
+    fz_catch(ctx)
+    {
+        fz_rethrow(ctx);
+    }
 }
 
 static void write_doc(fz_context *ctx, struct job *j, pdf_document *doc,
@@ -577,8 +595,14 @@ static void write_doc(fz_context *ctx, struct job *j, pdf_document *doc,
         pdf_write_document(ctx, doc, out, &o);
         fz_close_output(ctx, out);
     }
-    fz_always(ctx) fz_drop_output(ctx, out);
-    fz_catch(ctx) fz_rethrow(ctx);
+    fz_always(ctx)
+    {
+        fz_drop_output(ctx, out);
+    }
+    fz_catch(ctx)
+    {
+        fz_rethrow(ctx);
+    }
 }
 
 static void build_pdf(fz_context *ctx, struct job *j, fz_buffer *out_buf)
@@ -616,7 +640,10 @@ static void build_pdf(fz_context *ctx, struct job *j, fz_buffer *out_buf)
         pdf_drop_obj(ctx, fonts);
         pdf_drop_document(ctx, doc);
     }
-    fz_catch(ctx) fz_rethrow(ctx);
+    fz_catch(ctx)
+    {
+        fz_rethrow(ctx);
+    }
 }
 
 /* A small grey PNG of the rhythm strip: an image someone saved as .pdf. */
@@ -640,8 +667,14 @@ static void build_png(fz_context *ctx, struct job *j, fz_buffer **out)
         *out =
             fz_new_buffer_from_pixmap_as_png(ctx, pix, fz_default_color_params);
     }
-    fz_always(ctx) fz_drop_pixmap(ctx, pix);
-    fz_catch(ctx) fz_rethrow(ctx);
+    fz_always(ctx)
+    {
+        fz_drop_pixmap(ctx, pix);
+    }
+    fz_catch(ctx)
+    {
+        fz_rethrow(ctx);
+    }
 }
 
 static void mupdf_message(void *user, const char *message)
@@ -677,7 +710,10 @@ static int make_bytes(struct job *j, struct buf *pdf)
         size_t len = fz_buffer_storage(ctx, fb, &data);
         rc = buf_add(pdf, data, len);
     }
-    fz_always(ctx) fz_drop_buffer(ctx, fb);
+    fz_always(ctx)
+    {
+        fz_drop_buffer(ctx, fb);
+    }
     fz_catch(ctx)
     {
         if (j->buf_rc)

@@ -323,8 +323,9 @@ out:
 int creds_parse_time(const char *s, time_t *out)
 {
     int y, mo, d, h, mi, sec, n = 0;
-    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec,
-               &n) != 6 ||
+    /* Field widths bound every value (no overflow); n checks the length. */
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", /* NOLINT(cert-err34-c) */
+               &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
         n != 19)
         return ETL_EINVAL;
     const char *rest = s + n;
@@ -828,7 +829,7 @@ static int from_container(struct aws_creds *out)
     if (token.len)
         f.h[f.nh++] = (struct http_header){"Authorization", token.data};
     long status = 0;
-    char err[256];
+    char err[256] = ""; /* fetch() may fail before writing it */
     rc = fetch(&f, &body, &status, err, sizeof(err));
     if (!rc && status != 200)
         rc = ETL_EAUTH;

@@ -234,8 +234,8 @@ static int configure(struct s3_store *s)
     /* Server-side encryption. */
     const char *sse = env("S3_SSE");
     const char *kms = env("S3_SSE_KMS_KEY_ID");
-    if (sse && strcmp(sse, "AES256") && strcmp(sse, "aws:kms") &&
-        strcmp(sse, "aws:kms:dsse"))
+    if (sse && strcmp(sse, "AES256") != 0 && strcmp(sse, "aws:kms") != 0 &&
+        strcmp(sse, "aws:kms:dsse") != 0)
         return config_error("S3_SSE", sse, "AES256, aws:kms or aws:kms:dsse");
     if (kms && !(sse && !strncmp(sse, "aws:kms", 7)))
         return config_error("S3_SSE_KMS_KEY_ID", kms,

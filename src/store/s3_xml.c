@@ -352,7 +352,7 @@ int s3_list_parse(const char *xml, size_t len, struct s3_list_page *out,
                   struct s3_error *err)
 {
     struct ctx c;
-    struct s3_error scratch;
+    struct s3_error scratch = {0};
     memset(&c, 0, sizeof(c));
     memset(out, 0, sizeof(*out));
     c.page = out;
