@@ -201,6 +201,9 @@ static void report_result(struct lambda_result *r, const struct report *p)
         (json_int_t)(res ? res->not_started : 0), "skipped", "count",
         (json_int_t)(p->ev ? p->ev->nskipped : 0), "keys",
         skipped ? skipped : json_array(), "note", jstr(p->note));
+    /* EXTRACT_WAVEFORMS: the batch's waveform file, next to parquet_key. */
+    if (doc && res && res->waveform_key)
+        json_object_set_new(doc, "waveform_key", jstr(res->waveform_key));
     char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     if (!text) {

@@ -195,6 +195,15 @@ describe('bpecg-etl invoke', () => {
     assert.equal(JSON.parse(r.stdout).parquet_key, 'metadata/batch_000011.parquet');
   });
 
+  test('with EXTRACT_WAVEFORMS the response names the waveform file too', () => {
+    const r = invoke(['--event', JSON.stringify({ Items: [{ Key: 'pdfs/ecg_00010.pdf', Index: 10 }], BatchInput: { run_id: 'wf' } })], { EXTRACT_WAVEFORMS: '1' });
+    assert.equal(r.status, 0, r.stderr);
+    const res = JSON.parse(r.stdout);
+    assert.equal(res.parquet_key, 'metadata/batch_000010.parquet');
+    assert.equal(res.waveform_key, 'waveforms/batch_000010.parquet');
+    assert.ok(fs.statSync(`${dst()}/waveforms/batch_000010.parquet`).size > 0);
+  });
+
   test('a malformed event prints the error document and exits 2', () => {
     const r = invoke(['--event', '{"Items": {}}']);
     assert.equal(r.status, 2);

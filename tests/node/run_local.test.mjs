@@ -17,7 +17,7 @@ after(() => fs.rmSync(work, { recursive: true, force: true }));
 // Settings from the caller's environment must not leak into these runs.
 const cleanEnv = Object.fromEntries(
   Object.entries(process.env).filter(
-    ([k]) => !/^(BATCH_SIZE|CONCURRENCY|IMAGE_|CROP_|TEXT_PAGE|LOG_|RENDER_MODE|MAX_PDF|PDF_|SOURCE_|DEST_|START_AFTER|BATCH_ID|MAX_BATCHES|RUN_ID|AWS_LAMBDA_LOG)/.test(k),
+    ([k]) => !/^(BATCH_SIZE|CONCURRENCY|IMAGE_|CROP_|TEXT_PAGE|LOG_|RENDER_MODE|MAX_PDF|PDF_|SOURCE_|DEST_|START_AFTER|BATCH_ID|MAX_BATCHES|RUN_ID|AWS_LAMBDA_LOG|EXTRACT_WAVEFORMS|WAVEFORM_|PAPER_SPEED|GAIN_MM|REDACT_|FIELD_PATTERNS)/.test(k),
   ),
 );
 
