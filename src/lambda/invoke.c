@@ -46,42 +46,17 @@ static const char *env(const char *name)
     return v && *v ? v : NULL;
 }
 
-/* Split an endpoint URL into origin, Host header and base path. */
+/* The endpoint URL of var, split (http_endpoint_parse). */
 static int parse_endpoint(const char *var, const char *url,
                           struct lambda_invoker *v, struct buf *err)
 {
-    size_t slen = strncasecmp(url, "https://", 8) == 0  ? 8
-                  : strncasecmp(url, "http://", 7) == 0 ? 7
-                                                        : 0;
-    bool ok = slen > 0;
-    for (const char *p = url; ok && *p; p++)
-        ok = (unsigned char)*p > 0x20 && *p != 0x7f && *p != '?' && *p != '#' &&
-             *p != '@' && *p != '\\';
-    const char *h = url + slen;
-    size_t hlen = ok ? strcspn(h, "/") : 0;
-    if (!ok || hlen == 0 || h[0] == ':') {
+    int rc = http_endpoint_parse(url, &v->origin, &v->host, &v->base);
+    if (rc == ETL_EINVAL)
         buf_printf(err,
                    "%s=%s: must be an http:// or https:// URL with a host and "
                    "no user, query or fragment",
                    var, url);
-        return ETL_ECONFIG;
-    }
-    const char *path = h + hlen;
-    size_t plen = strlen(path);
-    while (plen && path[plen - 1] == '/')
-        plen--;
-    size_t host_len = hlen;
-    if ((slen == 7 && hlen > 3 && !strncmp(h + hlen - 3, ":80", 3)) ||
-        (slen == 8 && hlen > 4 && !strncmp(h + hlen - 4, ":443", 4)))
-        host_len = hlen - (slen == 7 ? 3 : 4);
-    v->origin = strndup(url, slen + hlen);
-    v->host = strndup(h, host_len);
-    v->base = strndup(path, plen);
-    if (!v->origin || !v->host || !v->base)
-        return ETL_ENOMEM;
-    for (size_t i = 0; i < slen; i++)
-        v->origin[i] = (char)(v->origin[i] | 0x20);
-    return 0;
+    return rc == ETL_EINVAL ? ETL_ECONFIG : rc;
 }
 
 int lambda_invoker_new(const struct etl_config *cfg,

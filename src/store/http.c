@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "core/err.h"
@@ -674,4 +675,46 @@ int http_uri_decode(struct buf *out, const char *s, size_t n,
         }
     }
     return rc;
+}
+
+/* ---- Endpoint URLs ------------------------------------------------------ */
+
+int http_endpoint_parse(const char *url, char **origin, char **host,
+                        char **base)
+{
+    *origin = *host = *base = NULL;
+    size_t slen;
+    if (strncasecmp(url, "https://", 8) == 0)
+        slen = 8;
+    else if (strncasecmp(url, "http://", 7) == 0)
+        slen = 7;
+    else
+        return ETL_EINVAL;
+    for (const char *p = url; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '?' || *p == '#' ||
+            *p == '@' || *p == '\\')
+            return ETL_EINVAL;
+    const char *h = url + slen;
+    size_t hlen = strcspn(h, "/");
+    if (hlen == 0 || h[0] == ':')
+        return ETL_EINVAL;
+    const char *path = h + hlen;
+    size_t plen = strlen(path);
+    while (plen && path[plen - 1] == '/')
+        plen--;
+    size_t host_len = hlen;
+    if ((slen == 7 && hlen > 3 && !strncmp(h + hlen - 3, ":80", 3)) ||
+        (slen == 8 && hlen > 4 && !strncmp(h + hlen - 4, ":443", 4)))
+        host_len = hlen - (slen == 7 ? 3 : 4);
+    *origin = strndup(url, slen + hlen);
+    *host = strndup(h, host_len);
+    *base = strndup(path, plen);
+    if (!*origin || !*host || !*base) {
+        free(*origin), free(*host), free(*base);
+        *origin = *host = *base = NULL;
+        return ETL_ENOMEM;
+    }
+    for (size_t i = 0; i < slen; i++)
+        (*origin)[i] = (char)tolower((unsigned char)(*origin)[i]);
+    return 0;
 }

@@ -116,4 +116,14 @@ int http_uri_encode(struct buf *out, const char *s, size_t n, bool keep_slash);
 int http_uri_decode(struct buf *out, const char *s, size_t n,
                     bool plus_is_space);
 
+/* Split an endpoint URL ("http[s]://host[:port][/base]", e.g. from
+ * AWS_ENDPOINT_URL) into its origin ("scheme://host[:port]", the scheme
+ * lower-cased), the Host header as signed and sent (a default port
+ * dropped, as clients do) and the base path without a trailing '/'; each
+ * malloc'ed, for the caller to free (all NULL on error). Refuses userinfo,
+ * query, fragment, white space, control characters and backslashes, and a
+ * missing host: ETL_EINVAL. ETL_ENOMEM. */
+int http_endpoint_parse(const char *url, char **origin, char **host,
+                        char **base);
+
 #endif

@@ -101,46 +101,17 @@ static bool region_valid(const char *r)
     return true;
 }
 
-/* Split an endpoint URL into origin ("scheme://host[:port]"), Host header
- * and base path (no trailing '/'). Refuses userinfo, query, fragment,
- * white space and control characters. */
+/* The endpoint URL of ep_var, split (http_endpoint_parse). */
 static int parse_endpoint(const char *var, const char *url, char **origin,
                           char **host, char **base)
 {
-    const char *accepted = "an http:// or https:// URL with a host and no "
-                           "user, query or fragment, e.g. "
-                           "http://127.0.0.1:9000";
-    size_t slen;
-    if (strncasecmp(url, "https://", 8) == 0)
-        slen = 8;
-    else if (strncasecmp(url, "http://", 7) == 0)
-        slen = 7;
-    else
-        return config_error(var, url, accepted);
-    for (const char *p = url; *p; p++)
-        if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '?' || *p == '#' ||
-            *p == '@' || *p == '\\')
-            return config_error(var, url, accepted);
-    const char *h = url + slen;
-    size_t hlen = strcspn(h, "/");
-    if (hlen == 0 || h[0] == ':')
-        return config_error(var, url, accepted);
-    const char *path = h + hlen;
-    size_t plen = strlen(path);
-    while (plen && path[plen - 1] == '/')
-        plen--;
-    /* Drop a default port from the Host header, as clients do. */
-    size_t host_len = hlen;
-    if ((slen == 7 && hlen > 3 && !strncmp(h + hlen - 3, ":80", 3)) ||
-        (slen == 8 && hlen > 4 && !strncmp(h + hlen - 4, ":443", 4)))
-        host_len = hlen - (slen == 7 ? 3 : 4);
-    *origin = strndup(url, slen + hlen);
-    *host = strndup(h, host_len);
-    *base = strndup(path, plen);
-    for (char *p = *origin; p && *p; p++)
-        if (p < *origin + slen)
-            *p = (char)((*p >= 'A' && *p <= 'Z') ? *p + 32 : *p);
-    return *origin && *host && *base ? 0 : ETL_ENOMEM;
+    int rc = http_endpoint_parse(url, origin, host, base);
+    if (rc == ETL_EINVAL)
+        return config_error(var, url,
+                            "an http:// or https:// URL with a host and no "
+                            "user, query or fragment, e.g. "
+                            "http://127.0.0.1:9000");
+    return rc;
 }
 
 static int configure(struct s3_store *s)
