@@ -275,9 +275,9 @@ describe('deadlines cut batches short and the cursor hands on exactly', () => {
         let n = 0;
         try {
           lam = await chain(`cut-${variant === 'alone' ? 'a' : 'd'}`, {
-            env: { CONCURRENCY: '1', DEADLINE_MARGIN_MS: '1800', RETRY_MAX_ATTEMPTS: '8', RETRY_INITIAL_WAIT: '0.02', RETRY_MAX_WAIT: '0.1' },
+            env: { CONCURRENCY: '1', DEADLINE_MARGIN_MS: '3000', RETRY_MAX_ATTEMPTS: '8', RETRY_INITIAL_WAIT: '0.02', RETRY_MAX_WAIT: '0.1' },
             emu: {
-              timeoutMs: 3200,
+              timeoutMs: 4800,
               maxSandboxes: 2,
               duplicate: variant === 'alone' ? null : () => (n++ % 3 === 0 ? 'concurrent' : n % 3 === 1 ? 'later' : false),
               duplicateDelayMs: 800,
