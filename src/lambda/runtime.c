@@ -10,6 +10,8 @@
  * Settings, the pipeline context (MuPDF, workers, stores) and the HTTP
  * clients are made once per sandbox, before the first /next. The API
  * answering 500 means the sandbox is being torn down: exit at once. */
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,6 +240,33 @@ static int loop(struct runtime *rt, struct lambda_handler *h)
     return status;
 }
 
+/* Lambda's shutdown phase sends the runtime SIGTERM and, some time later,
+ * SIGKILL. SIGTERM is blocked in every thread (set before any is created)
+ * and taken by this one, which ends the process between invocations with
+ * exit(), so logs are flushed and atexit work (coverage counters in the
+ * coverage build) is done instead of being lost to the SIGKILL. */
+static void *sigterm_thread(void *arg)
+{
+    sigset_t *set = arg;
+    int sig = 0;
+    if (sigwait(set, &sig) == 0) {
+        LOGF(LOG_INFO, "lambda_shutdown", LF_S("signal", "SIGTERM"));
+        exit(EXIT_OK);
+    }
+    return NULL;
+}
+
+static void take_sigterm(void)
+{
+    static sigset_t set;
+    pthread_t th;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) == 0 &&
+        pthread_create(&th, NULL, sigterm_thread, &set) == 0)
+        pthread_detach(th);
+}
+
 int lambda_runtime_main(void)
 {
     const char *api = getenv("AWS_LAMBDA_RUNTIME_API");
@@ -254,6 +283,7 @@ int lambda_runtime_main(void)
     struct lambda_handler *h = NULL;
     int status;
     memset(&cfg, 0, sizeof(cfg));
+    take_sigterm();
     if (http_client_new(&rt.http) ||
         buf_printf(&rt.base, "http://%s/2018-06-01/runtime", api)) {
         fputs("bpecg-etl lambda: out of memory\n", stderr);

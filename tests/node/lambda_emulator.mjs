@@ -65,13 +65,13 @@ class Sha256 extends Hash {
 }
 
 const children = new Set();
-function killGroup(child) {
+function killGroup(child, signal = 'SIGKILL') {
   if (child.exitCode !== null || child.signalCode !== null) return;
   try {
-    process.kill(-child.pid, 'SIGKILL');
+    process.kill(-child.pid, signal);
   } catch {
     try {
-      child.kill('SIGKILL');
+      child.kill(signal);
     } catch {
       /* gone */
     }
@@ -593,16 +593,22 @@ export async function startLambdaEmulator(o) {
     stopped = true;
     for (const t of timers) clearTimeout(t);
     timers.clear();
+    // Lambda's shutdown phase: SIGTERM, then SIGKILL after a grace period
+    // (500 ms here) for a runtime that is still there.
     for (const sb of sandboxes) {
       clearTimeout(sb.timer);
-      killGroup(sb.child);
+      killGroup(sb.child, 'SIGTERM');
     }
     await Promise.all(
       [...sandboxes].map(
         (sb) =>
           new Promise((r) => {
             if (sb.dead) return r();
-            sb.child.once('exit', () => r());
+            const grace = setTimeout(() => killGroup(sb.child), 500);
+            sb.child.once('exit', () => {
+              clearTimeout(grace);
+              r();
+            });
             setTimeout(r, 3000);
           }),
       ),

@@ -113,6 +113,22 @@ describe('malformed events', () => {
   });
 });
 
+describe('shutdown', () => {
+  test('SIGTERM between invocations: the runtime exits 0 within the grace period', async () => {
+    const lam = await emulator();
+    let r;
+    try {
+      r = await lam.invoke({ run_id: 'shutdown', start_after: 'pdfs/ecg_00010.pdf' });
+    } finally {
+      await lam.stop(); // SIGTERM, then SIGKILL after 500 ms
+    }
+    assert.ok(r.response, JSON.stringify(r.error));
+    assert.equal(lam.exits.length, 1, lam.logs());
+    assert.equal(lam.exits[0].signal, null, `killed by ${lam.exits[0].signal}: it did not exit on SIGTERM`);
+    assert.equal(lam.exits[0].code, 0, lam.logs());
+  });
+});
+
 describe('the Runtime API answering 500', () => {
   test('on /next after an invocation: the runtime exits promptly', async () => {
     const lam = await emulator({ nextStatus: (sb) => (sb.nexts >= 2 ? 500 : undefined) });
