@@ -1330,6 +1330,23 @@ static void wrap(FILE *f, const char *t, int indent, int width)
         fputc('\n', f);
 }
 
+size_t cfg_env_names(const char **out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const char *names[] = {settings[i].env, settings[i].override_env,
+                               settings[i].fallback_env};
+        for (size_t k = 0; k < 3; k++) {
+            if (!names[k])
+                continue;
+            if (n < max)
+                out[n] = names[k];
+            n++;
+        }
+    }
+    return n;
+}
+
 void cfg_usage(FILE *f, bool markdown)
 {
     struct buf b = BUF_INIT;

@@ -9,6 +9,7 @@
 #define ETL_CORE_CFG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -99,6 +100,11 @@ struct etl_config {
  * cfg_release() must be called in every case. */
 int cfg_load(struct etl_config *c, int argc, char **argv, struct buf *err);
 void cfg_release(struct etl_config *c);
+
+/* The environment variables cfg_load() reads (each setting's own, then
+ * its override and fallback, in table order): up to max of them into out
+ * (static strings); returns how many there are. */
+size_t cfg_env_names(const char **out, size_t max);
 
 /* Print the settings table (name, flag, default, range, help) for --help:
  * markdown when markdown is set (the README's configuration table). */

@@ -16,53 +16,10 @@
 #include "crops_check.h"
 #include "fuzz.h"
 
-static const char *const vars[] = {
-    "SOURCE_BUCKET",
-    "PDF_PREFIX",
-    "DEST_BUCKET",
-    "IMAGE_PREFIX",
-    "METADATA_PREFIX",
-    "BATCH_SIZE",
-    "CONCURRENCY",
-    "IMAGE_DPI",
-    "IMAGE_QUALITY",
-    "TEXT_PAGE",
-    "CROP_PAGE",
-    "CROP_REGIONS",
-    "CROP_REGIONS_FILE",
-    "REDACT_REGIONS",
-    "REDACT_REGIONS_FILE",
-    "FIELD_PATTERNS_FILE",
-    "RENDER_MODE",
-    "MAX_PDF_BYTES",
-    "PDF_TIMEOUT_MS",
-    "PDF_MAX_MEMORY_MB",
-    "RETRY_MAX_ATTEMPTS",
-    "RETRY_INITIAL_WAIT",
-    "RETRY_MAX_WAIT",
-    "PARQUET_COMPRESSION",
-    "LOG_LEVEL",
-    "LOG_FORMAT",
-    "AWS_REGION",
-    "AWS_LAMBDA_FUNCTION_NAME",
-    "DEADLINE_MARGIN_MS",
-    "MAX_CHAIN_BATCHES",
-    "KILL_SWITCH_KEY",
-    "START_AFTER",
-    "BATCH_ID",
-    "MAX_BATCHES",
-    "RUN_ID",
-    "AWS_LAMBDA_LOG_LEVEL",
-    "AWS_LAMBDA_LOG_FORMAT",
-    "AWS_DEFAULT_REGION",
-    "DEBUG_PAYLOADS",
-    "EXTRACT_WAVEFORMS",
-    "WAVEFORM_PREFIX",
-    "WAVEFORM_SAMPLE_RATE",
-    "PAPER_SPEED_MM_S",
-    "GAIN_MM_MV",
-};
-#define NVARS (sizeof(vars) / sizeof(vars[0]))
+/* Every variable cfg reads (cfg_env_names), filled once. */
+#define MAX_VARS 128
+static const char *vars[MAX_VARS];
+static size_t nvars;
 #define MAX_ARGS 64
 
 static void check_prefix(const char *p)
@@ -125,7 +82,7 @@ static void check_config(const struct etl_config *c)
 /* The "NAME=VALUE" strings put into the environment. putenv, not setenv:
  * glibc's setenv keeps every value it was ever given, which over millions
  * of inputs looks like a leak to the fuzzer's RSS limit. */
-static char *env_strings[NVARS];
+static char *env_strings[MAX_VARS];
 
 static void set_var(size_t i, const char *value)
 {
@@ -141,7 +98,7 @@ static void set_var(size_t i, const char *value)
 
 static void clear_vars(void)
 {
-    for (size_t i = 0; i < NVARS; i++) {
+    for (size_t i = 0; i < nvars; i++) {
         unsetenv(vars[i]);
         free(env_strings[i]);
         env_strings[i] = NULL;
@@ -151,6 +108,11 @@ static void clear_vars(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct buf in = BUF_INIT;
+    if (!nvars) {
+        nvars = cfg_env_names(vars, MAX_VARS);
+        if (nvars > MAX_VARS)
+            nvars = MAX_VARS;
+    }
     if (buf_add(&in, data, size))
         return 0;
     clear_vars();
@@ -165,7 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         *p = '\0'; /* end is in.data[len], always NUL */
         p++;
         if (rec[0] == '$' && rec[1] != '\0') {
-            set_var((unsigned char)rec[1] % NVARS, rec + 2);
+            set_var((unsigned char)rec[1] % nvars, rec + 2);
         } else if (argc < MAX_ARGS && (rec[0] || p <= end)) {
             argv[argc++] = rec;
         }

@@ -901,6 +901,22 @@ TEST(flags)
     EXPECT_ERROR(NULL, ARGV("--no-image-dpi"), "--no-image-dpi: unknown flag");
 }
 
+/* cfg_env_names() lists exactly the variables above (the fuzzer uses it). */
+TEST(env_names_are_every_variable)
+{
+    const char *names[128];
+    size_t n = cfg_env_names(names, 128);
+    CHECK_EQ_INT((long)n, (long)N_ALL_ENV);
+    for (size_t i = 0; i < N_ALL_ENV; i++) {
+        bool found = false;
+        for (size_t k = 0; k < n && k < 128 && !found; k++)
+            found = strcmp(names[k], all_env[i]) == 0;
+        if (!found)
+            HARNESS_FAIL("cfg_env_names() lacks %s", all_env[i]);
+    }
+    CHECK_EQ_INT((long)cfg_env_names(names, 2), (long)n);
+}
+
 /* Flags are the kebab form of the variable, except the three cfg.h names. */
 TEST(flag_names_follow_variables)
 {
@@ -1141,6 +1157,7 @@ int main(void)
     RUN(crop_settings);
     RUN(redact_and_field_settings);
     RUN(flags);
+    RUN(env_names_are_every_variable);
     RUN(flag_names_follow_variables);
     RUN(usage_markdown);
     RUN(usage_plain);
