@@ -13,7 +13,10 @@
  * or memory cap here) and so measures its cost. --render union|page|direct
  * replaces the one-clip-per-box rendering by one render of the boxes'
  * union, of the whole page, or of the union straight from the page without
- * a display list, to compare strategies.
+ * a display list, to compare strategies. --mode clipdiff is not timed work:
+ * it renders every box through pdf/pdf.h in clip mode and in page mode and
+ * counts the bytes that differ (clip mode's margin trades exactness for
+ * speed; this measures what it gives up).
  *
  * Prints one JSON object on stdout: PDFs, crops, failures, the wall time
  * of the processing alone and a histogram of the crop pixel sizes. */
@@ -60,7 +63,7 @@ struct floor_run {
     int dpi, text_page, crop_page;
     fz_irect boxes[MAX_BOXES];
     size_t nboxes;
-    bool use_etl;
+    bool use_etl, clipdiff;
     enum render render;
 
     fz_context *base;
@@ -75,6 +78,8 @@ struct floor_thread {
     fz_context *ctx;          /* --mode mupdf */
     struct pdf_worker *etl_w; /* --mode etl */
     long pdfs, crops, failed;
+    long long cmp_bytes, cmp_differing; /* --mode clipdiff */
+    int cmp_max;
     struct size_count sizes[MAX_SIZES];
     size_t nsizes;
     pthread_t tid;
@@ -291,22 +296,15 @@ static int count_image(void *arg, size_t index, const unsigned char *rgb, int w,
     return 0;
 }
 
-/* --mode etl: the same work through pdf/pdf.h. */
-static int work_etl(struct floor_thread *t, const unsigned char *data,
-                    size_t len)
+/* The boxes cut to the crop page; their number, or -1 on an error. */
+static long page_boxes(struct floor_run *r, struct pdf_doc *doc,
+                       struct pdf_irect *boxes)
 {
-    struct floor_run *r = t->r;
-    struct pdf_doc *doc = NULL;
-    struct buf text = BUF_INIT;
-    struct pdf_irect full, boxes[MAX_BOXES];
-    struct etl_count cnt = {t, 0};
-    size_t n = 0;
-    int rc = pdf_doc_open(t->etl_w, data, len, &doc);
-    if (!rc)
-        rc = pdf_doc_text(doc, r->text_page - 1, &text);
-    if (!rc)
-        rc = pdf_doc_page_pixels(doc, r->crop_page - 1, r->dpi, &full);
-    for (size_t i = 0; !rc && i < r->nboxes; i++) {
+    struct pdf_irect full;
+    if (pdf_doc_page_pixels(doc, r->crop_page - 1, r->dpi, &full))
+        return -1;
+    long n = 0;
+    for (size_t i = 0; i < r->nboxes; i++) {
         const fz_irect *b = &r->boxes[i];
         struct pdf_irect c = {b->x0 > full.x0 ? b->x0 : full.x0,
                               b->y0 > full.y0 ? b->y0 : full.y0,
@@ -315,8 +313,90 @@ static int work_etl(struct floor_thread *t, const unsigned char *data,
         if (c.x0 < c.x1 && c.y0 < c.y1)
             boxes[n++] = c;
     }
-    if (!rc && n)
-        rc = pdf_doc_render(doc, r->crop_page - 1, r->dpi, boxes, n,
+    return n;
+}
+
+/* --mode clipdiff: the clip-mode crops, kept to compare with page mode's. */
+struct clip_shot {
+    struct floor_thread *t;
+    struct buf px[MAX_BOXES];
+};
+
+static int keep_clip(void *arg, size_t index, const unsigned char *rgb, int w,
+                     int h, ptrdiff_t stride)
+{
+    struct clip_shot *s = arg;
+    for (int y = 0; y < h; y++) {
+        if (buf_add(&s->px[index], rgb + (ptrdiff_t)y * stride, (size_t)w * 3))
+            return -1;
+    }
+    return 0;
+}
+
+static int compare_page(void *arg, size_t index, const unsigned char *rgb,
+                        int w, int h, ptrdiff_t stride)
+{
+    struct clip_shot *s = arg;
+    struct floor_thread *t = s->t;
+    const unsigned char *c = (const unsigned char *)s->px[index].data;
+    if (s->px[index].len != (size_t)w * (size_t)h * 3)
+        return -1;
+    for (int y = 0; y < h; y++) {
+        const unsigned char *p = rgb + (ptrdiff_t)y * stride;
+        for (int x = 0; x < w * 3; x++, c++) {
+            int d = abs((int)*c - (int)p[x]);
+            if (d) {
+                t->cmp_differing++;
+                if (d > t->cmp_max)
+                    t->cmp_max = d;
+            }
+        }
+    }
+    t->cmp_bytes += (long long)w * h * 3;
+    add_size(t, w, h, 1);
+    return 0;
+}
+
+static int work_clipdiff(struct floor_thread *t, const unsigned char *data,
+                         size_t len)
+{
+    struct floor_run *r = t->r;
+    struct pdf_doc *doc = NULL;
+    struct pdf_irect boxes[MAX_BOXES];
+    struct clip_shot shot = {.t = t};
+    long n = -1;
+    int rc = pdf_doc_open(t->etl_w, data, len, &doc);
+    if (!rc)
+        n = page_boxes(r, doc, boxes);
+    if (n > 0)
+        rc = pdf_doc_render(doc, r->crop_page - 1, r->dpi, boxes, (size_t)n,
+                            PDF_RENDER_CLIP, keep_clip, &shot);
+    if (n > 0 && !rc)
+        rc = pdf_doc_render(doc, r->crop_page - 1, r->dpi, boxes, (size_t)n,
+                            PDF_RENDER_PAGE, compare_page, &shot);
+    for (size_t i = 0; i < MAX_BOXES; i++)
+        buf_release(&shot.px[i]);
+    pdf_doc_free(doc);
+    return rc || n < 0 ? -1 : (int)n;
+}
+
+/* --mode etl: the same work through pdf/pdf.h. */
+static int work_etl(struct floor_thread *t, const unsigned char *data,
+                    size_t len)
+{
+    struct floor_run *r = t->r;
+    struct pdf_doc *doc = NULL;
+    struct buf text = BUF_INIT;
+    struct pdf_irect boxes[MAX_BOXES];
+    struct etl_count cnt = {t, 0};
+    long n = -1;
+    int rc = pdf_doc_open(t->etl_w, data, len, &doc);
+    if (!rc)
+        rc = pdf_doc_text(doc, r->text_page - 1, &text);
+    if (!rc && (n = page_boxes(r, doc, boxes)) < 0)
+        rc = -1;
+    if (!rc && n > 0)
+        rc = pdf_doc_render(doc, r->crop_page - 1, r->dpi, boxes, (size_t)n,
                             PDF_RENDER_CLIP, count_image, &cnt);
     pdf_doc_free(doc);
     buf_release(&text);
@@ -342,8 +422,9 @@ static void *thread_main(void *arg)
             close(fd);
         int crops = -1;
         if (map != MAP_FAILED) {
-            crops = r->use_etl ? work_etl(t, map, (size_t)st.st_size)
-                               : work_mupdf(t, map, (size_t)st.st_size);
+            crops = r->clipdiff  ? work_clipdiff(t, map, (size_t)st.st_size)
+                    : r->use_etl ? work_etl(t, map, (size_t)st.st_size)
+                                 : work_mupdf(t, map, (size_t)st.st_size);
             munmap(map, (size_t)st.st_size);
         }
         t->pdfs++;
@@ -440,7 +521,8 @@ static unsigned cores(void)
 static void usage(void)
 {
     fputs("usage: bench_floor --src DIR [--crops '[[x0,y0,x1,y1],...]']\n"
-          "       [--dpi 100] [--threads N] [--repeat N] [--mode mupdf|etl]\n"
+          "       [--dpi 100] [--threads N] [--repeat N]\n"
+          "       [--mode mupdf|etl|clipdiff]\n"
           "       [--render clip|union|page|direct]\n"
           "       [--text-page 1] [--crop-page 2]\n",
           stderr);
@@ -509,6 +591,8 @@ int main(int argc, char **argv)
             r.use_etl = false;
         else if (strcmp(a, "--mode") == 0 && strcmp(v, "etl") == 0)
             r.use_etl = true;
+        else if (strcmp(a, "--mode") == 0 && strcmp(v, "clipdiff") == 0)
+            r.use_etl = r.clipdiff = true;
         else
             usage();
     }
@@ -547,6 +631,10 @@ int main(int argc, char **argv)
         sum.pdfs += ts[i].pdfs;
         sum.crops += ts[i].crops;
         sum.failed += ts[i].failed;
+        sum.cmp_bytes += ts[i].cmp_bytes;
+        sum.cmp_differing += ts[i].cmp_differing;
+        if (ts[i].cmp_max > sum.cmp_max)
+            sum.cmp_max = ts[i].cmp_max;
         for (size_t k = 0; k < ts[i].nsizes; k++)
             add_size(&sum, ts[i].sizes[k].w, ts[i].sizes[k].h,
                      ts[i].sizes[k].n);
@@ -557,13 +645,20 @@ int main(int argc, char **argv)
            "\"crops\":%ld,"
            "\"failed\":%ld,\"wall_s\":%.6f,\"pdfs_per_s\":%.3f,"
            "\"crop_sizes\":{",
-           r.use_etl ? "etl" : "mupdf", render_names[r.render], nthreads,
-           sum.pdfs, sum.crops, sum.failed, wall,
-           wall > 0 ? (double)sum.pdfs / wall : 0.0);
+           r.clipdiff  ? "clipdiff"
+           : r.use_etl ? "etl"
+                       : "mupdf",
+           render_names[r.render], nthreads, sum.pdfs, sum.crops, sum.failed,
+           wall, wall > 0 ? (double)sum.pdfs / wall : 0.0);
     for (size_t k = 0; k < sum.nsizes; k++)
         printf("%s\"%dx%d\":%ld", k ? "," : "", sum.sizes[k].w, sum.sizes[k].h,
                sum.sizes[k].n);
-    printf("}}\n");
+    printf("}");
+    if (r.clipdiff)
+        printf(",\"clip_vs_page\":{\"bytes\":%lld,\"differing\":%lld,"
+               "\"max_difference\":%d}",
+               sum.cmp_bytes, sum.cmp_differing, sum.cmp_max);
+    printf("}\n");
 
     for (unsigned i = 0; i < nthreads; i++) {
         if (r.use_etl)
