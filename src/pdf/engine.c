@@ -316,6 +316,7 @@ int pdf_engine_new(const struct pdf_limits *limits, struct pdf_engine **out)
     struct pdf_engine *e = calloc(1, sizeof(*e));
     if (!e)
         return ETL_ENOMEM;
+    pdfi_ftcache_init();
     if (limits)
         e->limits = *limits;
     if (e->limits.timeout_ms < 0 || e->limits.max_pages < 0 ||

@@ -110,6 +110,13 @@ unsigned pdfi_doc_lists_built(const struct pdf_doc *d);
 void pdfi_paint_white(fz_context *ctx, fz_pixmap *pix,
                       const struct pdf_irect *areas, size_t n);
 
+/* ftcache.c: keep FreeType's answers about the font programs compiled
+ * into MuPDF across documents. Call before the first document (engine.c
+ * does); is_static tells whether [p, p + n) lies in MuPDF's loaded image,
+ * where those programs are (for tests). */
+void pdfi_ftcache_init(void);
+bool pdfi_ftcache_is_static(const void *p, size_t n);
+
 /* Map the exception just caught (inside fz_catch) to an ETL code:
  * ETL_ENOMEM for memory, ETL_EPDF_TIMEOUT for an abort, else fallback. */
 int pdf_caught_code(fz_context *ctx, int fallback);
