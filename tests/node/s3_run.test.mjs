@@ -30,12 +30,15 @@ const TEMP_CREDS = {
 };
 
 let s3;
+// One root hook: node 20 did not always wait for a first root before()
+// to finish before starting a second one, which then found no s3.
 before(async () => {
   assert.ok(BUILD && fs.existsSync(BIN), `no bpecg-etl under BPECG_BUILD_DIR=${BUILD}`);
   s3 = await startS3({
     buckets: ['src', 'dst', 'again', 'seed-out', 'keys', 'keys-out', 'many', 'many-out', 'resume-out', 'auth-out', 'sse-out', 'clean-out', 'faults-out', 'slow-out', 'big-out', 'creds-out'],
     credentials: Object.fromEntries(Object.entries(TEMP_CREDS).map(([id, c]) => [id, { secret: c.secret, token: c.token }])),
   });
+  await prepareSamples();
 });
 after(async () => {
   if (s3) await s3.stop();
@@ -146,7 +149,7 @@ const PDFS = path.join(ROOT, 'pdfs');
 let pdfKeys; // 'pdfs/x.pdf', byte order
 let local; // outputs of the local run
 
-before(async () => {
+async function prepareSamples() {
   let r = await etlLocal(['samples', '--out', PDFS, '--count', '12', '--seed', '3', '--variants']);
   assert.equal(r.code, 0, r.stderr);
   fs.writeFileSync(path.join(PDFS, 'notes.txt'), 'not a pdf, not listed\n');
@@ -170,7 +173,7 @@ before(async () => {
   // Upload with Debian's AWS CLI.
   r = await s3.aws(['s3', 'cp', '--recursive', '--only-show-errors', PDFS, 's3://src/pdfs/']);
   assert.equal(r.code, 0, r.stderr);
-});
+}
 
 describe('run from s3://src/pdfs/ to s3://dst/', () => {
   let res, out, reqs, conns;
