@@ -2,6 +2,7 @@
 
 #include <sched.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/err.h"
@@ -146,34 +147,114 @@ size_t pool_run(struct pool *p, size_t n, pool_task_fn fn, pool_stop_fn stop,
     return started;
 }
 
-void sem_init_n(struct sem *s, unsigned n)
+struct cpuq_call {
+    void (*fn)(void *arg);
+    void *arg;
+    struct cpuq_call *next;
+    pthread_cond_t done_cond; /* the caller sleeps on its own condition */
+    bool done;
+    double queued_ms, started_ms;
+};
+
+struct cpuq {
+    pthread_mutex_t lock;
+    pthread_cond_t work;
+    struct cpuq_call *head, *tail;
+    bool shutdown;
+    unsigned nthreads;
+    pthread_t *threads;
+};
+
+static double cpuq_now_ms(void)
 {
-    pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->cond, NULL);
-    s->count = n;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-void sem_release_all(struct sem *s)
+static void *cpuq_main(void *arg)
 {
-    pthread_cond_destroy(&s->cond);
-    pthread_mutex_destroy(&s->lock);
+    struct cpuq *q = arg;
+    pthread_mutex_lock(&q->lock);
+    for (;;) {
+        while (!q->shutdown && !q->head)
+            pthread_cond_wait(&q->work, &q->lock);
+        if (!q->head)
+            break; /* shut down, nothing left */
+        struct cpuq_call *c = q->head;
+        q->head = c->next;
+        if (!q->head)
+            q->tail = NULL;
+        pthread_mutex_unlock(&q->lock);
+        c->started_ms = cpuq_now_ms();
+        c->fn(c->arg);
+        pthread_mutex_lock(&q->lock);
+        c->done = true;
+        pthread_cond_signal(&c->done_cond);
+    }
+    pthread_mutex_unlock(&q->lock);
+    return NULL;
 }
 
-void sem_take(struct sem *s)
+int cpuq_new(unsigned nthreads, struct cpuq **out)
 {
-    pthread_mutex_lock(&s->lock);
-    while (s->count == 0)
-        pthread_cond_wait(&s->cond, &s->lock);
-    s->count--;
-    pthread_mutex_unlock(&s->lock);
+    *out = NULL;
+    if (nthreads == 0)
+        return ETL_EINVAL;
+    struct cpuq *q = calloc(1, sizeof(*q));
+    if (!q)
+        return ETL_ENOMEM;
+    q->threads = calloc(nthreads, sizeof(*q->threads));
+    if (!q->threads) {
+        free(q);
+        return ETL_ENOMEM;
+    }
+    pthread_mutex_init(&q->lock, NULL);
+    pthread_cond_init(&q->work, NULL);
+    for (unsigned i = 0; i < nthreads; i++) {
+        if (pthread_create(&q->threads[i], NULL, cpuq_main, q) != 0) {
+            cpuq_free(q);
+            return ETL_ENOMEM;
+        }
+        q->nthreads = i + 1;
+    }
+    *out = q;
+    return 0;
 }
 
-void sem_give(struct sem *s)
+void cpuq_free(struct cpuq *q)
 {
-    pthread_mutex_lock(&s->lock);
-    s->count++;
-    pthread_cond_signal(&s->cond);
-    pthread_mutex_unlock(&s->lock);
+    if (!q)
+        return;
+    pthread_mutex_lock(&q->lock);
+    q->shutdown = true;
+    pthread_cond_broadcast(&q->work);
+    pthread_mutex_unlock(&q->lock);
+    for (unsigned i = 0; i < q->nthreads; i++)
+        pthread_join(q->threads[i], NULL);
+    pthread_cond_destroy(&q->work);
+    pthread_mutex_destroy(&q->lock);
+    free(q->threads);
+    free(q);
+}
+
+double cpuq_run(struct cpuq *q, void (*fn)(void *arg), void *arg)
+{
+    struct cpuq_call c = {.fn = fn, .arg = arg};
+    pthread_cond_init(&c.done_cond, NULL);
+    c.queued_ms = cpuq_now_ms();
+    pthread_mutex_lock(&q->lock);
+    if (q->tail)
+        q->tail->next = &c;
+    else
+        q->head = &c;
+    q->tail = &c;
+    pthread_cond_signal(&q->work);
+    while (!c.done)
+        pthread_cond_wait(&c.done_cond, &q->lock);
+    pthread_mutex_unlock(&q->lock);
+    pthread_cond_destroy(&c.done_cond);
+    return c.started_ms - c.queued_ms;
 }
 
 unsigned cpu_count(void)

@@ -130,7 +130,6 @@ int etl_ctx_new(const struct etl_config *cfg, struct etl_ctx **out,
         return ETL_ENOMEM;
     c->cfg = cfg;
     pthread_mutex_init(&c->hook_lock, NULL);
-    sem_init_n(&c->cpu, cpu_count());
 
     if (cfg->crop_regions)
         rc = crops_parse(cfg->crop_regions, "CROP_REGIONS", &c->crops, err);
@@ -269,6 +268,10 @@ int etl_ctx_new(const struct etl_config *cfg, struct etl_ctx **out,
             goto fail;
     }
     rc = pool_new(c->nworkers, &c->pool);
+    if (!rc) {
+        unsigned cores = cpu_count();
+        rc = cpuq_new(cores < c->nworkers ? cores : c->nworkers, &c->cpu);
+    }
     if (rc)
         goto fail;
     *out = c;
@@ -285,6 +288,7 @@ void etl_ctx_free(struct etl_ctx *c)
     if (!c)
         return;
     pool_free(c->pool);
+    cpuq_free(c->cpu);
     for (unsigned i = 0; c->workers && i < c->nworkers; i++) {
         struct etl_worker *w = &c->workers[i];
         pdf_worker_free(w->pdf);
@@ -306,7 +310,6 @@ void etl_ctx_free(struct etl_ctx *c)
     free(c->results_location);
     free(c->images_location);
     free(c->waveforms_location);
-    sem_release_all(&c->cpu);
     pthread_mutex_destroy(&c->hook_lock);
     free(c);
 }

@@ -72,7 +72,7 @@ struct etl_ctx {
     struct pool *pool;
     struct etl_worker *workers;
     unsigned nworkers;
-    struct sem cpu; /* bounds CPU-heavy sections to the cores */
+    struct cpuq *cpu; /* runs the CPU-heavy part of each PDF, one per core */
 
     etl_progress_fn progress;
     etl_stop_fn stop;

@@ -244,6 +244,22 @@ out:
     pdf_doc_free(doc);
 }
 
+struct cpu_call {
+    struct etl_ctx *c;
+    struct etl_worker *w;
+    struct etl_row *row;
+    bool *encoded;
+};
+
+/* pdf_work() on a CPU thread (cpuq_run), whose log lines name the PDF too. */
+static void cpu_work(void *arg)
+{
+    struct cpu_call *a = arg;
+    log_context_set("file_id", a->row->file_id);
+    pdf_work(a->c, a->w, a->row, a->encoded);
+    log_context_set("file_id", NULL);
+}
+
 /* Write the encoded crops; their keys go into the row in region order. */
 static void put_images(struct etl_ctx *c, struct etl_worker *w,
                        struct etl_row *row, const bool *encoded)
@@ -325,12 +341,10 @@ void etl_process_pdf(struct etl_ctx *c, struct etl_worker *w, const char *key,
     row->source_etag = strdup(info.etag);
     sha256_hex(w->bytes.data, w->bytes.len, row->sha256);
 
-    /* Time spent waiting for a core is queueing, not this PDF's cost. */
-    double wait0 = mono_ms();
-    sem_take(&c->cpu);
-    t0 += mono_ms() - wait0;
-    pdf_work(c, w, row, encoded);
-    sem_give(&c->cpu);
+    /* On a CPU thread; time spent waiting for one is queueing, not this
+     * PDF's cost. */
+    struct cpu_call call = {c, w, row, encoded};
+    t0 += cpuq_run(c->cpu, cpu_work, &call);
 
     put_images(c, w, row, encoded);
 
