@@ -75,11 +75,11 @@ static struct {
 } cache = {.once = PTHREAD_ONCE_INIT, .lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* dl_iterate_phdr callback: the PT_LOAD segments (.bss included) of the
- * object whose code contains arg (a MuPDF function). */
+ * object whose code contains *arg (the address of a MuPDF function). */
 static int find_image(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
-    uintptr_t code = (uintptr_t)arg;
+    uintptr_t code = *(const uintptr_t *)arg;
     bool mine = false;
     for (int i = 0; i < info->dlpi_phnum && !mine; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -103,7 +103,8 @@ static int find_image(struct dl_phdr_info *info, size_t size, void *arg)
 
 static void find_ranges(void)
 {
-    dl_iterate_phdr(find_image, (void *)(uintptr_t)&fz_lookup_base14_font);
+    uintptr_t code = (uintptr_t)&fz_lookup_base14_font;
+    dl_iterate_phdr(find_image, &code);
 }
 
 void pdfi_ftcache_init(void)
