@@ -41,7 +41,11 @@ after(async () => {
   await s3?.stop();
 });
 
-const ok = (lam) => lam.invocations.filter((i) => i.response);
+// Answered invocations in batch order. The emulator records them as they
+// settle, and a batch that invokes the next one before answering can be
+// overtaken by it (a next batch that stops at once, on a kill switch).
+const ok = (lam) =>
+  lam.invocations.filter((i) => i.response).sort((a, b) => (a.response.batch_id ?? -1) - (b.response.batch_id ?? -1));
 const errors = (lam) => lam.invocations.filter((i) => i.error);
 
 /** Run a chain from `seed` to the end; returns the emulator (stopped). */
