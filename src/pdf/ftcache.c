@@ -200,17 +200,25 @@ static size_t name_hash(const char *s)
     return h;
 }
 
+/* The slot holding name in f's table, or the free slot where it would go.
+ * Under cache.lock; the table always keeps free slots. */
+static struct name_slot *name_slot(struct ft_font *f, const char *name)
+{
+    size_t i = name_hash(name) % NAME_SLOTS;
+    while (f->names[i].name && strcmp(f->names[i].name, name) != 0)
+        i = (i + 1) % NAME_SLOTS;
+    return &f->names[i];
+}
+
 FT_UInt __wrap_FT_Get_Name_Index(FT_Face face, const FT_String *glyph_name)
 {
     struct ft_font *f = glyph_name ? font_of(face) : NULL;
     if (!f)
         return __real_FT_Get_Name_Index(face, glyph_name);
     pthread_mutex_lock(&cache.lock);
-    size_t i = name_hash(glyph_name) % NAME_SLOTS;
-    while (f->names[i].name && strcmp(f->names[i].name, glyph_name) != 0)
-        i = (i + 1) % NAME_SLOTS;
-    if (f->names[i].name) {
-        FT_UInt gid = f->names[i].gid;
+    struct name_slot *slot = name_slot(f, glyph_name);
+    if (slot->name) {
+        FT_UInt gid = slot->gid;
         pthread_mutex_unlock(&cache.lock);
         return gid;
     }
@@ -223,12 +231,10 @@ FT_UInt __wrap_FT_Get_Name_Index(FT_Face face, const FT_String *glyph_name)
         return gid;
     char *copy = strdup(glyph_name);
     pthread_mutex_lock(&cache.lock);
-    i = name_hash(glyph_name) % NAME_SLOTS;
-    while (f->names[i].name && strcmp(f->names[i].name, glyph_name) != 0)
-        i = (i + 1) % NAME_SLOTS;
-    if (copy && !f->names[i].name && f->nnames < NAME_SLOTS - NAME_SLOTS / 4) {
-        f->names[i].name = copy;
-        f->names[i].gid = gid;
+    slot = name_slot(f, glyph_name); /* another thread may have added it */
+    if (copy && !slot->name && f->nnames < NAME_SLOTS - NAME_SLOTS / 4) {
+        slot->name = copy;
+        slot->gid = gid;
         f->nnames++;
         copy = NULL;
     }
