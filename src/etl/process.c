@@ -151,8 +151,8 @@ static void extract_waves(struct etl_ctx *c, struct etl_worker *w,
          LF_I("leads", row->wave.n));
 }
 
-/* Open, extract and render; the CPU-heavy part, run under the cpu
- * semaphore. encoded[i] is set for regions whose JPEG is in w->jpegs[i]. */
+/* Open, extract and render; the CPU-heavy part, run on a CPU queue thread
+ * (cpu_work). encoded[i] is set for regions whose JPEG is in w->jpegs[i]. */
 static void pdf_work(struct etl_ctx *c, struct etl_worker *w,
                      struct etl_row *row, bool *encoded)
 {
