@@ -301,7 +301,7 @@ static const struct setting settings[] = {
      .metavar = "MODE",
      .help = "`clip` renders only each region (several times faster); "
              "a few stroke-edge pixels in 100,000 differ from a full-page "
-             "render, by a few levels (`make bench` counts them). `page` "
+             "render, by up to 16 levels (`make bench` counts them). `page` "
              "renders the whole page and crops it, giving JPEGs "
              "byte-identical to the original pipeline's.",
      .off = OFF(render_mode)},

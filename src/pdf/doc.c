@@ -378,7 +378,7 @@ int pdf_doc_page_pixels(struct pdf_doc *d, int page, int dpi,
  * page) and the box handed out is a view inside: the rasteriser cuts the
  * edges that cross its clip with rounded intersections, so pixels next to
  * a clip edge can differ slightly from a full-page render. One point keeps
- * that to a few stroke-edge pixels in 100,000, by a few levels (`make
+ * that to a few stroke-edge pixels in 100,000, by up to 16 levels (`make
  * bench` measures it: "clip against page mode"). A wider margin makes clip
  * crops match page crops more often, but every path that reaches into it
  * is rasterised along its whole length: two points pulled the next lead

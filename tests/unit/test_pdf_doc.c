@@ -372,7 +372,7 @@ static size_t bytes_differing(const unsigned char *a, const unsigned char *b,
  * boxes far apart one by one: either way each box must be the crop of the
  * full-page render, on a real ECG page full of long trace paths, up to the
  * rounding where the rasteriser cuts a stroke at the clip's edge (a few
- * edge pixels in 100,000, by a few levels). */
+ * edge pixels in 100,000, by up to 16 levels). */
 TEST(render_union_and_separate_boxes)
 {
     struct pdf_engine *e = engine(NULL);
