@@ -234,7 +234,10 @@ static fz_rect char_bbox(fz_context *ctx, const fz_stext_line *line,
     return r;
 }
 
-static void print_text(fz_context *ctx, fz_stext_page *tp, fz_buffer *out)
+/* The text (out, may be NULL) and the layout (acc, may be NULL) in one
+ * walk: the layout gets exactly the characters the text holds. */
+static void print_text(fz_context *ctx, fz_stext_page *tp, fz_buffer *out,
+                       struct pdfi_layout_acc *acc)
 {
     fz_rect page = tp->mediabox;
     bool everything = fz_is_infinite_rect(page);
@@ -243,11 +246,22 @@ static void print_text(fz_context *ctx, fz_stext_page *tp, fz_buffer *out)
             continue;
         for (fz_stext_line *l = b->u.t.first_line; l; l = l->next) {
             int last = 0;
+            if (acc)
+                pdfi_layout_line(acc, l);
             for (fz_stext_char *ch = l->first_char; ch; ch = ch->next) {
-                if (!everything &&
-                    !fz_contains_rect(page, char_bbox(ctx, l, ch)))
-                    continue;
+                fz_rect box = fz_empty_rect;
+                if (!everything) {
+                    box = char_bbox(ctx, l, ch);
+                    if (!fz_contains_rect(page, box))
+                        continue;
+                } else if (acc) {
+                    box = fz_rect_from_quad(ch->quad);
+                }
+                if (acc)
+                    pdfi_layout_char(acc, ch, box);
                 last = ch->c;
+                if (!out)
+                    continue;
                 if (ch->c >= 0xd800 && ch->c <= 0xdfff) {
                     /* MuPDF writes a surrogate as three bytes that
                      * Python's UTF-8 decoder replaces one by one. */
@@ -259,7 +273,7 @@ static void print_text(fz_context *ctx, fz_stext_page *tp, fz_buffer *out)
                     fz_append_data(ctx, out, utf, (size_t)n);
                 }
             }
-            if (last != '\n' && last > 0)
+            if (out && last != '\n' && last > 0)
                 fz_append_byte(ctx, out, '\n');
         }
     }
@@ -267,8 +281,18 @@ static void print_text(fz_context *ctx, fz_stext_page *tp, fz_buffer *out)
 
 int pdf_doc_text(struct pdf_doc *d, int page, struct buf *out)
 {
-    if (!d || !out)
+    if (!out)
         return ETL_EINVAL;
+    return pdf_doc_text_layout(d, page, out, NULL);
+}
+
+int pdf_doc_text_layout(struct pdf_doc *d, int page, struct buf *out,
+                        struct pdf_layout *layout)
+{
+    if (!d || (!out && !layout))
+        return ETL_EINVAL;
+    if (layout)
+        pdf_layout_reset(layout);
     int rc = pdf_op_begin(d);
     if (rc)
         return rc;
@@ -282,6 +306,10 @@ int pdf_doc_text(struct pdf_doc *d, int page, struct buf *out)
     fz_buffer *text = NULL;
     pdf_obj *pobj = pdf_page_from_fz_page(ctx, d->page)->obj;
     int rotate = 0;
+    struct pdfi_layout_acc acc;
+    if (layout)
+        pdfi_layout_begin(&acc, layout);
+    fz_var(acc);
     fz_var(tp);
     fz_var(dev);
     fz_var(text);
@@ -297,8 +325,13 @@ int pdf_doc_text(struct pdf_doc *d, int page, struct buf *out)
         dev = fz_new_stext_device(ctx, tp, &opts);
         fz_run_page(ctx, d->page, dev, fz_identity, &d->cookie);
         fz_close_device(ctx, dev);
-        text = fz_new_buffer(ctx, 1024);
-        print_text(ctx, tp, text);
+        if (out)
+            text = fz_new_buffer(ctx, 1024);
+        if (layout && !fz_is_infinite_rect(tp->mediabox)) {
+            layout->page_w = tp->mediabox.x1 - tp->mediabox.x0;
+            layout->page_h = tp->mediabox.y1 - tp->mediabox.y0;
+        }
+        print_text(ctx, tp, text, layout ? &acc : NULL);
     }
     fz_always(ctx)
     {
@@ -322,7 +355,14 @@ int pdf_doc_text(struct pdf_doc *d, int page, struct buf *out)
         log_caught(ctx, "text", rc);
     }
     rc = pdf_op_end(d, rc);
-    if (!rc) {
+    if (layout) {
+        int lrc = pdfi_layout_end(&acc);
+        if (!rc)
+            rc = lrc;
+        if (rc)
+            pdf_layout_reset(layout);
+    }
+    if (!rc && out) {
         unsigned char *data = NULL;
         size_t len = fz_buffer_storage(ctx, text, &data);
         rc = buf_add(out, data, len);

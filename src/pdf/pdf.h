@@ -85,6 +85,59 @@ bool pdf_doc_repaired(const struct pdf_doc *d);
  * page.get_text() returns. ETL_EPDF_NOPAGE if the page does not exist. */
 int pdf_doc_text(struct pdf_doc *d, int page, struct buf *out);
 
+/* ------------------------------------------------------------------ */
+/* Text layout: the characters of the text above as spans with boxes, for
+ * reading a report's labels and values by where they are printed
+ * (etl/fields.h). Page space as in the text: points, origin top-left, y
+ * down, the page's /Rotate left out (as pdf_doc_text does).
+ *
+ * A span is a run of one MuPDF text line's characters with no wide gap:
+ * a gap of more than PDF_SPAN_GAP_EM times the font size, or of three or
+ * more blanks, ends it (a table's cells are separate spans even when
+ * MuPDF joins them into one line). Blanks at a span's ends are left out;
+ * blanks inside one become a single space. Only characters the text holds
+ * count (those inside the page box). */
+#define PDF_SPAN_GAP_EM 1.0f
+/* Caps on one page; past them the layout is cut short and says so
+ * (truncated), the text is unaffected. */
+#define PDF_LAYOUT_MAX_SPANS ((size_t)1 << 16)
+#define PDF_LAYOUT_MAX_TEXT_BYTES ((size_t)1 << 21)
+
+struct pdf_span {
+    size_t off, len;      /* UTF-8 bytes in pdf_layout.text (NUL after) */
+    float x0, y0, x1, y1; /* bounding box of its characters */
+    float bx, by;         /* baseline origin of its first character */
+    float size;           /* largest font size in it, points */
+    float dx, dy;         /* writing direction, a unit vector: (1, 0) for
+                             ordinary text, (0, -1) for text running up */
+    uint32_t line;        /* MuPDF line it came from, counting from 0 over
+                             the page (spans of one line share it) */
+};
+
+/* What pdf_doc_text_layout() collected; arrays owned by the struct and
+ * reused by the next call. */
+struct pdf_layout {
+    float page_w, page_h;
+    struct pdf_span *spans;
+    size_t nspans, cap_spans;
+    char *text; /* spans' bytes, each followed by a NUL; valid UTF-8 */
+    size_t text_len, text_cap;
+    bool truncated; /* a PDF_LAYOUT_MAX_* cap was reached */
+};
+
+/* An empty layout (ETL_ENOMEM). Free with pdf_layout_free (NULL-safe). */
+int pdf_layout_new(struct pdf_layout **out);
+void pdf_layout_free(struct pdf_layout *l);
+/* Empty it, keeping at most 1 MiB of capacity per array. */
+void pdf_layout_reset(struct pdf_layout *l);
+
+/* pdf_doc_text() and the page's layout from one pass over the page: text
+ * (NULL: not wanted) gets exactly what pdf_doc_text() appends, layout
+ * (NULL: not wanted) is reset and filled. Same errors as pdf_doc_text();
+ * on error layout is left empty. */
+int pdf_doc_text_layout(struct pdf_doc *d, int page, struct buf *text,
+                        struct pdf_layout *layout);
+
 /* Pixel bounds of a full render of page at dpi (what PyMuPDF's
  * page.get_pixmap(dpi=dpi) would produce). */
 int pdf_doc_page_pixels(struct pdf_doc *d, int page, int dpi,

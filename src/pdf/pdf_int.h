@@ -117,6 +117,26 @@ void pdfi_paint_white(fz_context *ctx, fz_pixmap *pix,
 void pdfi_ftcache_init(void);
 bool pdfi_ftcache_is_static(const void *p, size_t n);
 
+/* layout.c: building a pdf_layout while doc.c walks a text page. Calls
+ * never throw; the first allocation failure is kept in rc and returned by
+ * pdfi_layout_end() (which then empties the layout). */
+struct pdfi_layout_acc {
+    struct pdf_layout *l;
+    int rc;
+    bool stopped; /* a cap was reached or memory ran out */
+    bool open;    /* the last span is still being built */
+    int blanks;   /* blank characters since its last character */
+    float end;    /* where its last character ends, along dir */
+    fz_point dir;
+    uint32_t line_no;
+};
+void pdfi_layout_begin(struct pdfi_layout_acc *a, struct pdf_layout *l);
+void pdfi_layout_line(struct pdfi_layout_acc *a, const fz_stext_line *line);
+/* A character the text holds, with its box in page space. */
+void pdfi_layout_char(struct pdfi_layout_acc *a, const fz_stext_char *ch,
+                      fz_rect box);
+int pdfi_layout_end(struct pdfi_layout_acc *a);
+
 /* Map the exception just caught (inside fz_catch) to an ETL code:
  * ETL_ENOMEM for memory, ETL_EPDF_TIMEOUT for an abort, else fallback. */
 int pdf_caught_code(fz_context *ctx, int fallback);

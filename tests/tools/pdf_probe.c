@@ -4,6 +4,10 @@
  *       "pages N" and "repaired 0|1" lines
  *   pdf_probe [LIMITS] text FILE PAGE
  *       the page's text, byte for byte, on stdout (PAGE is 1-based)
+ *   pdf_probe [LIMITS] layout FILE PAGE
+ *       the page's layout (pdf_doc_text_layout), one span a line:
+ *       "x0 y0 x1 y1 bx by size dx dy line|TEXT", then "text-same 1" when
+ *       the text it returned is byte for byte pdf_doc_text()'s
  *   pdf_probe [LIMITS] pixels FILE PAGE DPI
  *       "x0 y0 x1 y1" of a full render of the page at DPI
  *   pdf_probe [LIMITS] crop FILE PAGE DPI X0 Y0 X1 Y1 clip|page QUALITY OUT
@@ -296,6 +300,36 @@ int main(int argc, char **argv)
             goto out;
         }
         status = fwrite(out.data, 1, out.len, stdout) == out.len ? 0 : 2;
+    } else if (!strcmp(cmd, "layout") && nrest == 1) {
+        int page;
+        struct pdf_layout *l = NULL;
+        struct buf text2 = BUF_INIT;
+        if (parse_int(rest[0], 1, 1 << 30, &page))
+            goto out;
+        rc = pdf_layout_new(&l);
+        if (!rc)
+            rc = pdf_doc_text_layout(d, page - 1, &out, l);
+        if (!rc)
+            rc = pdf_doc_text(d, page - 1, &text2);
+        if (rc) {
+            pdf_layout_free(l);
+            buf_release(&text2);
+            status = pdf_error(rc);
+            goto out;
+        }
+        for (size_t k = 0; k < l->nspans; k++) {
+            const struct pdf_span *sp = &l->spans[k];
+            printf("%.2f %.2f %.2f %.2f %.2f %.2f %.2f %.2f %.2f %u|%s\n",
+                   sp->x0, sp->y0, sp->x1, sp->y1, sp->bx, sp->by, sp->size,
+                   sp->dx, sp->dy, sp->line, l->text + sp->off);
+        }
+        printf("text-same %d\n",
+               text2.len == out.len && !memcmp(text2.data, out.data, out.len));
+        if (l->truncated)
+            printf("truncated\n");
+        pdf_layout_free(l);
+        buf_release(&text2);
+        status = 0;
     } else if (!strcmp(cmd, "pixels") && nrest == 2) {
         int page, dpi;
         struct pdf_irect r;

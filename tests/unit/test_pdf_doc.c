@@ -244,6 +244,109 @@ TEST(text)
     pdf_engine_free(e);
 }
 
+/* A page laid out like a measurement table, and the same page turned by
+ * /Rotate 90: cells of one line are separate spans, blanks inside a span
+ * collapse, and the text that comes with the layout is pdf_doc_text()'s. */
+static void make_table(struct buf *out, int rotate)
+{
+    struct pdf_src s = {0};
+    static const char text[] =
+        "BT /F1 10 Tf 10 80 Td (PR interval) Tj 100 0 Td (160) Tj ET "
+        "BT /F1 10 Tf 10 60 Td (QT/QTc   380/410 ms) Tj ET "
+        "BT /F1 8 Tf 10 40 Td (Hello  ECG) Tj ET";
+    char page[256];
+    snprintf(page, sizeof(page),
+             "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] "
+             "/Rotate %d /Contents 4 0 R /Resources << /Font << /F1 5 0 R "
+             ">> >> >>",
+             rotate);
+    src_obj(&s, "<< /Type /Catalog /Pages 2 0 R >>");
+    src_obj(&s, "<< /Type /Pages /Kids [3 0 R] /Count 1 >>");
+    src_obj(&s, page);
+    src_stream(&s, "", text, sizeof(text) - 1);
+    src_obj(&s, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica "
+                "/Encoding /WinAnsiEncoding >>");
+    src_write(&s, out);
+}
+
+static const struct pdf_span *span_named(const struct pdf_layout *l,
+                                         const char *text)
+{
+    for (size_t i = 0; i < l->nspans; i++)
+        if (strcmp(l->text + l->spans[i].off, text) == 0)
+            return &l->spans[i];
+    return NULL;
+}
+
+TEST(text_layout)
+{
+    struct pdf_engine *e = engine(NULL);
+    struct pdf_worker *w = worker(e);
+    struct pdf_layout *l = NULL;
+    CHECK_EQ_INT(pdf_layout_new(&l), 0);
+    for (int rotate = 0; rotate <= 90; rotate += 90) {
+        struct buf pdf = BUF_INIT, text = BUF_INIT, text2 = BUF_INIT;
+        struct pdf_doc *d = NULL;
+        make_table(&pdf, rotate);
+        CHECK_EQ_INT(pdf_doc_open(w, pdf.data, pdf.len, &d), 0);
+        CHECK_EQ_INT(pdf_doc_text_layout(d, 0, &text, l), 0);
+        CHECK_EQ_INT(pdf_doc_text(d, 0, &text2), 0);
+        CHECK_EQ_INT(text.len, text2.len);
+        CHECK(text.len == text2.len &&
+              memcmp(text.data, text2.data, text.len) == 0);
+        CHECK_EQ_INT(l->nspans, 5);
+        CHECK(l->page_w == 200 && l->page_h == 100);
+        CHECK(!l->truncated);
+        const struct pdf_span *pr = span_named(l, "PR interval");
+        const struct pdf_span *v = span_named(l, "160");
+        const struct pdf_span *qt = span_named(l, "QT/QTc");
+        const struct pdf_span *qv = span_named(l, "380/410 ms");
+        const struct pdf_span *he = span_named(l, "Hello ECG");
+        CHECK(pr && v && qt && qv && he);
+        if (pr && v && qt && qv && he) {
+            /* Unrotated page space, as the text: baseline y = 100 - 20. */
+            CHECK(pr->bx > 9.9f && pr->bx < 10.1f);
+            CHECK(pr->by > 19.9f && pr->by < 20.1f);
+            CHECK(v->bx > 109.9f && v->bx < 110.1f);
+            CHECK(v->by == pr->by);
+            CHECK(pr->x0 < pr->x1 && pr->y0 < pr->by && pr->y1 > pr->by);
+            CHECK(pr->x1 < v->x0);
+            CHECK(pr->dx == 1 && pr->dy == 0);
+            CHECK(pr->size == 10 && he->size == 8);
+            CHECK(qt->line == qv->line && qt->line != pr->line);
+        }
+        /* Either output alone. */
+        CHECK_EQ_INT(pdf_doc_text_layout(d, 0, NULL, l), 0);
+        CHECK_EQ_INT(l->nspans, 5);
+        buf_reset(&text);
+        CHECK_EQ_INT(pdf_doc_text_layout(d, 0, &text, NULL), 0);
+        CHECK_EQ_INT(text.len, text2.len);
+        CHECK_EQ_INT(pdf_doc_text_layout(d, 0, NULL, NULL), ETL_EINVAL);
+        /* A page that is not there leaves the layout empty. */
+        CHECK_EQ_INT(pdf_doc_text_layout(d, 1, &text, l), ETL_EPDF_NOPAGE);
+        CHECK_EQ_INT(l->nspans, 0);
+        pdf_doc_free(d);
+        buf_release(&pdf);
+        buf_release(&text);
+        buf_release(&text2);
+    }
+    /* An empty page: no spans. */
+    struct buf pdf = BUF_INIT;
+    struct pdf_doc *d = NULL;
+    make_report(&pdf);
+    CHECK_EQ_INT(pdf_doc_open(w, pdf.data, pdf.len, &d), 0);
+    CHECK_EQ_INT(pdf_doc_text_layout(d, 1, NULL, l), 0);
+    CHECK_EQ_INT(l->nspans, 0);
+    CHECK_EQ_INT(pdf_doc_text_layout(d, 0, NULL, l), 0);
+    CHECK(span_named(l, "Jos\xc3\xa9 M\xc3\xbcller") != NULL);
+    pdf_doc_free(d);
+    buf_release(&pdf);
+    pdf_layout_free(l);
+    pdf_layout_free(NULL);
+    pdf_worker_free(w);
+    pdf_engine_free(e);
+}
+
 TEST(page_pixels)
 {
     struct pdf_engine *e = engine(NULL);
@@ -704,6 +807,7 @@ int main(void)
     RUN(open_errors);
     RUN(open_good_and_truncated);
     RUN(text);
+    RUN(text_layout);
     RUN(page_pixels);
     RUN(render_modes);
     RUN(render_union_and_separate_boxes);
