@@ -1,10 +1,12 @@
-/* Typed ECG measurements: a table of POSIX regular expressions over the
- * report page's text, strict value checks, and a small date scanner.
+/* Typed ECG measurements: the site's regular expressions over the page
+ * text, the interpretation statements, and the glue to the pairing of
+ * labels with values by position (fields_geo.c).
  *
- * Why regexes over the whole text rather than line by line: some layouts
- * put a label and its value on different lines (Philips' "--AXIS--"
- * block), and `[[:space:]]` lets a pattern say so while `[[:blank:]]`
- * keeps the others on one line. */
+ * Why the page's layout rather than the text's order: the text is in
+ * content-stream order, which is not the order of the page. MUSE draws
+ * the P-R-T axes right to left and its "ms" before the label it belongs
+ * to; CardioSoft and Schiller draw all labels, then all values. A regular
+ * expression over that text pairs what happens to be adjacent. */
 #include "etl/fields.h"
 
 #include <ctype.h>
@@ -22,6 +24,8 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "etl/fields_int.h"
+#include "pdf/pdf.h"
 
 #define FIELDS_FILE_MAX (1024 * 1024)
 #define REGEX_MAX 4096
@@ -58,87 +62,25 @@ void fields_range(enum fields_id id, int *min, int *max)
 }
 
 /* ------------------------------------------------------------------ */
-/* Built-in patterns. Group numbers are written out next to each regex;
- * unit tests cover every label style. */
+/* Built-in patterns: the interpretation heading and the lines that end
+ * its statements (the measurements themselves are read by position). */
 
-/* A value: a number, or a missing-value marker ("***", "?", "--"). One
- * group. A lone "-" is not a marker: it is the "-" of "P-R-T". */
-#define V "([-+]?[0-9][0-9.,]*|\\*+|\\?+|--+)"
-/* Between a label and its value. */
-#define S "[[:blank:]]*[:=]?[[:blank:]]*"
-/* A label starts a word (one group). */
-#define LB "(^|[^[:alnum:]])"
 #define BL "[[:blank:]]*"
 
 struct builtin {
     const char *regex;
-    int n;
-    enum fields_id field[3];
-    int group[3];
-    char date_order;
+    enum fields_id field;
 };
 
 static const struct builtin builtins[] = {
-    /* ventricular rate: GE, plain, Philips */
-    {LB "Vent(\\.|ricular)?" BL "rate" S V, 1, {FIELDS_VENT_RATE}, {3}, 0},
-    {LB "Heart" BL "rate" S V, 1, {FIELDS_VENT_RATE}, {2}, 0},
-    {LB "HR" S V, 1, {FIELDS_VENT_RATE}, {2}, 0},
-    /* "Rate" alone only at the start of a line: "Atrial rate" is not it. */
-    {"^" BL "Rate" S V, 1, {FIELDS_VENT_RATE}, {1}, 0},
-    {LB "Atrial" BL "rate" S V, 1, {FIELDS_ATRIAL_RATE}, {2}, 0},
-    /* PR: "PR interval 160 ms", "PR: 160 ms", "PR 160" */
-    {LB "PR" BL "(interval|int\\.?)?" S V, 1, {FIELDS_PR}, {3}, 0},
-    /* QRS duration: "QRS duration 92 ms", "QRSD 92", "QRS: 92 ms" (the
-     * bare form needs "ms": "QRS 45" in an axis block is an axis) */
-    {LB "QRS" BL "(duration|dur\\.?|width)" S V, 1, {FIELDS_QRS}, {3}, 0},
-    {LB "QRSd" S V, 1, {FIELDS_QRS}, {2}, 0},
-    {LB "QRS" S V BL "ms", 1, {FIELDS_QRS}, {2}, 0},
-    /* QT and QTc: "QT/QTc 380/410 ms", "QT 380", "QTc: 410 ms" */
-    {LB "QT" BL "/" BL "QTc[BF]?" S V BL "/" BL V,
-     2,
-     {FIELDS_QT, FIELDS_QTC},
-     {2, 3},
-     0},
-    {LB "QT" BL "(interval|int\\.?)?" S V, 1, {FIELDS_QT}, {3}, 0},
-    {LB "QTc[BF]?" BL "(interval|int\\.?)?" S V, 1, {FIELDS_QTC}, {3}, 0},
-    /* axes: "P-R-T axes 60 45 30", Philips' block, "P axis: 60" */
-    {LB "P-R-T" BL "axes" S V "[[:blank:]]+" V "[[:blank:]]+" V,
-     3,
-     {FIELDS_P_AXIS, FIELDS_R_AXIS, FIELDS_T_AXIS},
-     {2, 3, 4},
-     0},
-    {"--" BL "AXIS" BL "--[[:space:]]*P" S V "[[:space:]]+QRS" S V
-     "[[:space:]]+T" S V,
-     3,
-     {FIELDS_P_AXIS, FIELDS_R_AXIS, FIELDS_T_AXIS},
-     {1, 2, 3},
-     0},
-    {LB "P" BL "axis" S V, 1, {FIELDS_P_AXIS}, {2}, 0},
-    {LB "(QRS|R)" BL "axis" S V, 1, {FIELDS_R_AXIS}, {3}, 0},
-    {"^" BL "axis" S V, 1, {FIELDS_R_AXIS}, {1}, 0},
-    {LB "T" BL "axis" S V, 1, {FIELDS_T_AXIS}, {2}, 0},
-    /* acquisition time (group 7 is the date text) */
-    {LB "(Acquired|Acquisition" BL "(date|time|date/time|date and time)?|"
-        "Recorded|Acq\\.?" BL "(date|time)|Date of (test|acquisition)|"
-        "Test date)(" BL "on|" BL "at)?" S "([[:alnum:]].*)",
-     1,
-     {FIELDS_ACQUIRED_AT},
-     {7},
-     0},
-    /* interpretation: a heading alone on its line or followed by ':' */
+    /* a heading alone on its line or followed by ':' */
     {"^" BL "(Interpretation|Diagnosis|Diagnoses|Statements?|Findings|"
      "Conclusions?|Impression)" BL "(:|$)",
-     1,
-     {FIELDS_INTERPRETATION},
-     {0},
-     0},
+     FIELDS_INTERPRETATION},
     {"^" BL "(Unconfirmed|Confirmed by|Reviewed by|Referred by|Requested "
      "by|Electronically signed|Signed by|Technician|Tech:|Page [0-9]+ "
      "of [0-9]+|Measurements?" BL ":?" BL "$|Patient" BL ":?" BL "$)",
-     1,
-     {FIELDS_INTERPRETATION_END},
-     {0},
-     0},
+     FIELDS_INTERPRETATION_END},
 };
 
 #define NBUILTINS (sizeof(builtins) / sizeof(builtins[0]))
@@ -154,6 +96,7 @@ struct pattern {
     int group[PATTERN_FIELDS_MAX];
     double scale;
     char date_order; /* 'm', 'd' or 0 */
+    int site_index;  /* index in the site's file; -1 built-in */
 };
 
 struct fields_set {
@@ -408,6 +351,7 @@ static int parse_site(const char *json, const char *source,
     for (size_t i = 0; i < n; i++) {
         rc =
             parse_pattern(json_array_get(list, i), source, i, &s->p[s->n], err);
+        s->p[s->n].site_index = (int)i;
         /* Counted even on failure so fields_free releases the regex. */
         s->n++;
         if (rc)
@@ -434,13 +378,10 @@ int fields_parse(const char *json, const char *source, struct fields_set **out,
         const struct builtin *b = &builtins[i];
         rc = compile(p, b->regex, "built-in", i, err);
         s->n++;
-        p->n = b->n;
-        for (int k = 0; k < b->n; k++) {
-            p->field[k] = b->field[k];
-            p->group[k] = b->group[k];
-        }
+        p->n = 1;
+        p->field[0] = b->field;
         p->scale = 1;
-        p->date_order = b->date_order;
+        p->site_index = -1;
     }
     if (rc) {
         fields_free(s);
@@ -544,210 +485,30 @@ static enum vstate read_number(const char *s, size_t n, double *out)
     return V_OK;
 }
 
+/* A site pattern as a source. */
+static void site_source(char *dst, const struct pattern *p)
+{
+    snprintf(dst, FIELDS_SOURCE_MAX, "(FIELD_PATTERNS_FILE patterns[%d])",
+             p->site_index);
+}
+
 static void set_numeric(struct fields_result *r, enum fields_id f,
-                        const char *s, size_t n, double scale)
+                        const char *s, size_t n, const struct pattern *p)
 {
     double d;
     enum vstate st = read_number(s, n, &d);
     if (st == V_MISSING)
         return;
     if (st == V_OK) {
-        d = round(d * scale); /* halves away from zero */
+        d = round(d * p->scale); /* halves away from zero */
         if (d >= field_info[f].min && d <= field_info[f].max) {
             r->has[f] = true;
             r->value[f] = (int32_t)d;
+            site_source(r->source[f], p);
             return;
         }
     }
     r->rejected++;
-}
-
-/* ------------------------------------------------------------------ */
-/* Dates */
-
-static bool leap(long y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int month_days(long y, int m)
-{
-    static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && leap(y) ? 29 : d[m - 1];
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (the "days from
- * civil" method: years start in March so the leap day is last). */
-static int64_t days_from_civil(long y, int m, int d)
-{
-    y -= m <= 2;
-    long era = (y >= 0 ? y : y - 399) / 400;
-    long yoe = y - era * 400;
-    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return (int64_t)era * 146097 + doe - 719468;
-}
-
-/* Up to max digits; returns how many were read (0 = none). */
-static int digits(const char **p, int max, long *v)
-{
-    int n = 0;
-    *v = 0;
-    while (n < max && isdigit((unsigned char)(*p)[n])) {
-        *v = *v * 10 + ((*p)[n] - '0');
-        n++;
-    }
-    if (isdigit((unsigned char)(*p)[n]))
-        return 0; /* too many digits */
-    *p += n;
-    return n;
-}
-
-static int month_name(const char **p)
-{
-    static const char *const names[] = {
-        "january", "february", "march",     "april",   "may",      "june",
-        "july",    "august",   "september", "october", "november", "december"};
-    size_t n = 0;
-    while (isalpha((unsigned char)(*p)[n]))
-        n++;
-    for (int m = 0; m < 12; m++) {
-        size_t full = strlen(names[m]);
-        if ((n == 3 || n == full || (m == 8 && n == 4)) && n <= full &&
-            strncasecmp(*p, names[m], n) == 0) {
-            *p += n;
-            if (**p == '.')
-                (*p)++;
-            return m + 1;
-        }
-    }
-    return 0;
-}
-
-static void skip_blanks(const char **p)
-{
-    while (**p == ' ' || **p == '\t')
-        (*p)++;
-}
-
-/* The date part: 1 read (y/m/d set), 0 none. */
-static int scan_date(const char **pp, char order, long *y, int *m, int *d)
-{
-    const char *p = *pp;
-    long a, b, c;
-    int na = digits(&p, 4, &a);
-    if (na == 4 && (*p == '-' || *p == '/' || *p == '.')) {
-        char sep = *p++; /* ISO order: year first */
-        if (digits(&p, 2, &b) && *p == sep && (p++, digits(&p, 2, &c))) {
-            *y = a, *m = (int)b, *d = (int)c;
-            *pp = p;
-            return 1;
-        }
-        return 0;
-    }
-    if (na >= 1 && na <= 2 && (*p == '-' || *p == ' ' || *p == '.') &&
-        isalpha((unsigned char)p[1])) {
-        p++; /* 18-Jul-2024, 18 July 2024 */
-        int mon = month_name(&p);
-        if (mon && (*p == '-' || *p == ' ' || *p == '.')) {
-            p++;
-            if (digits(&p, 4, &c) == 4) {
-                *y = c, *m = mon, *d = (int)a;
-                *pp = p;
-                return 1;
-            }
-        }
-        return 0;
-    }
-    if (na == 0 && isalpha((unsigned char)*p)) {
-        int mon = month_name(&p); /* Jul 18, 2024 */
-        skip_blanks(&p);
-        if (mon && digits(&p, 2, &b)) {
-            if (*p == ',')
-                p++;
-            skip_blanks(&p);
-            if (digits(&p, 4, &c) == 4) {
-                *y = c, *m = mon, *d = (int)b;
-                *pp = p;
-                return 1;
-            }
-        }
-        return 0;
-    }
-    if (na >= 1 && na <= 2 && (*p == '.' || *p == '/')) {
-        char sep = *p++;
-        if (!digits(&p, 2, &b) || *p != sep)
-            return 0;
-        p++;
-        if (digits(&p, 4, &c) != 4)
-            return 0;
-        /* 18.07.2024: day first wherever dots are used. */
-        if (sep == '.' || order == 'd') {
-            *y = c, *m = (int)b, *d = (int)a;
-        } else if (order == 'm') {
-            *y = c, *m = (int)a, *d = (int)b;
-        } else {
-            return 0; /* 07/08/2024: which is the month? Not guessed. */
-        }
-        *pp = p;
-        return 1;
-    }
-    return 0;
-}
-
-int fields_parse_datetime(const char *s, char order, int64_t *ms)
-{
-    const char *p = s;
-    long y = 0, hh, mi, ss = 0;
-    int m = 0, d = 0;
-    skip_blanks(&p);
-    if (!scan_date(&p, order, &y, &m, &d))
-        return 0;
-    /* Separator: 'T', blanks, a comma, "at". */
-    if (*p == 'T' || *p == 't') {
-        p++;
-    } else {
-        bool any = false;
-        while (*p == ' ' || *p == '\t' || *p == ',') {
-            p++;
-            any = true;
-        }
-        if (strncasecmp(p, "at ", 3) == 0) {
-            p += 3;
-            skip_blanks(&p);
-        }
-        if (!any)
-            return 0;
-    }
-    if (!digits(&p, 2, &hh) || *p != ':')
-        return 0;
-    p++;
-    if (digits(&p, 2, &mi) != 2)
-        return 0;
-    if (*p == ':') {
-        p++;
-        if (digits(&p, 2, &ss) != 2)
-            return 0;
-        if (*p == '.' || *p == ',') { /* fractions of a second: dropped */
-            p++;
-            while (isdigit((unsigned char)*p))
-                p++;
-        }
-    }
-    skip_blanks(&p);
-    bool am = strncasecmp(p, "AM", 2) == 0 || strncasecmp(p, "a.m.", 4) == 0;
-    bool pm = strncasecmp(p, "PM", 2) == 0 || strncasecmp(p, "p.m.", 4) == 0;
-    if (am || pm) {
-        if (hh < 1 || hh > 12)
-            return -1;
-        hh = hh % 12 + (pm ? 12 : 0);
-    }
-    if (y < 1900 || y > 2200 || m < 1 || m > 12 || d < 1 ||
-        d > month_days(y, m) || hh > 23 || mi > 59 || ss > 59)
-        return -1;
-    int64_t days = days_from_civil(y, m, d);
-    *ms = ((days * 24 + hh) * 60 + mi) * 60000 + (int64_t)ss * 1000;
-    return 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -836,6 +597,7 @@ static int read_statements(const struct fields_set *s, const char *text,
         if (!heading_line &&
             (line_matches(s, line.data, false, FIELDS_INTERPRETATION_END) ||
              line_matches(s, line.data, true, 0) ||
+             fieldsi_line_is_measurement(line.data) ||
              line_matches(s, line.data, false, FIELDS_INTERPRETATION)))
             break;
         rc = add_statement(r, l, n);
@@ -846,15 +608,12 @@ static int read_statements(const struct fields_set *s, const char *text,
     return rc;
 }
 
-int fields_extract(const struct fields_set *s, const char *text, size_t len,
-                   struct fields_result *r)
+/* The site's patterns and the interpretation, over the text; decided
+ * marks the fields they settled. */
+static int extract_text(const struct fields_set *s, const char *text,
+                        struct fields_result *r, bool *decided)
 {
-    bool decided[FIELDS_COUNT] = {false};
     regmatch_t m[10];
-    memset(r, 0, sizeof(*r));
-    if (!text)
-        return 0;
-    (void)len;
     size_t tlen = strlen(text); /* regexec stops at a NUL anyway */
 
     for (size_t i = 0; i < s->n; i++) {
@@ -893,6 +652,7 @@ int fields_extract(const struct fields_set *s, const char *text, size_t len,
                 if (got > 0) {
                     r->has_acquired = true;
                     r->acquired_ms = ms;
+                    site_source(r->acquired_source, p);
                 } else {
                     r->rejected++;
                 }
@@ -902,10 +662,8 @@ int fields_extract(const struct fields_set *s, const char *text, size_t len,
                 decided[FIELDS_INTERPRETATION] = true;
                 int rc =
                     read_statements(s, text, tlen, off + (size_t)m[0].rm_eo, r);
-                if (rc) {
-                    fields_result_release(r);
+                if (rc)
                     return rc;
-                }
                 break;
             }
             for (int k = 0; k < p->n; k++) {
@@ -916,10 +674,126 @@ int fields_extract(const struct fields_set *s, const char *text, size_t len,
                 decided[f] = true;
                 if (g.rm_so >= 0)
                     set_numeric(r, f, text + off + g.rm_so,
-                                (size_t)(g.rm_eo - g.rm_so), p->scale);
+                                (size_t)(g.rm_eo - g.rm_so), p);
             }
             break;
         }
     }
     return 0;
+}
+
+/* The text's lines as spans, one under the other (a line is one run, an
+ * em high; characters half an em wide). lines gets a copy of text with
+ * each newline made a NUL. */
+static int text_spans(const char *text, char **lines, struct fieldsi_span **out,
+                      size_t *n)
+{
+    size_t len = strlen(text), count = 1;
+    for (size_t i = 0; i < len; i++)
+        count += text[i] == '\n';
+    *lines = strdup(text);
+    *out = calloc(count, sizeof(**out));
+    *n = 0;
+    if (!*lines || !*out)
+        return ETL_ENOMEM;
+    char *p = *lines;
+    for (size_t line = 0; line < count; line++) {
+        char *nl = strchr(p, '\n');
+        if (nl)
+            *nl = '\0';
+        size_t chars = 0;
+        for (const char *q = p; *q; q++)
+            chars += ((unsigned char)*q & 0xc0) != 0x80;
+        if (chars) {
+            float base = 1.2f * (float)line;
+            (*out)[(*n)++] = (struct fieldsi_span){
+                p, 0, 0.5f * (float)chars, base - 0.8f, base + 0.2f, base, 1};
+        }
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    return 0;
+}
+
+/* The layout's spans in the frame of its main writing direction (the
+ * direction most of its text runs in; a page drawn sideways reads like an
+ * upright one), the others left out. */
+static int layout_spans(const struct pdf_layout *l, struct fieldsi_span **out,
+                        size_t *n)
+{
+    static const float dirs[4][2] = {{1, 0}, {0, -1}, {0, 1}, {-1, 0}};
+    size_t bytes[4] = {0};
+    *n = 0;
+    *out = calloc(l->nspans ? l->nspans : 1, sizeof(**out));
+    if (!*out)
+        return ETL_ENOMEM;
+    for (size_t i = 0; i < l->nspans; i++)
+        for (int d = 0; d < 4; d++)
+            if (l->spans[i].dx * dirs[d][0] + l->spans[i].dy * dirs[d][1] >
+                0.98f)
+                bytes[d] += l->spans[i].len;
+    int best = 0;
+    for (int d = 1; d < 4; d++)
+        if (bytes[d] > bytes[best])
+            best = d;
+    float dx = dirs[best][0], dy = dirs[best][1];
+    for (size_t i = 0; i < l->nspans; i++) {
+        const struct pdf_span *sp = &l->spans[i];
+        if (sp->dx * dx + sp->dy * dy <= 0.98f || !(sp->size > 0) ||
+            !isfinite(sp->x0 + sp->x1 + sp->y0 + sp->y1 + sp->bx + sp->by))
+            continue;
+        /* u along the text, v down the page: (u, v) = (p.d, p.n) with n
+         * the direction turned a quarter clockwise. */
+        float u0 = INFINITY, u1 = -INFINITY, v0 = INFINITY, v1 = -INFINITY;
+        for (int c = 0; c < 4; c++) {
+            float x = c & 1 ? sp->x1 : sp->x0, y = c & 2 ? sp->y1 : sp->y0;
+            float u = x * dx + y * dy, v = -x * dy + y * dx;
+            u0 = fminf(u0, u), u1 = fmaxf(u1, u);
+            v0 = fminf(v0, v), v1 = fmaxf(v1, v);
+        }
+        (*out)[(*n)++] = (struct fieldsi_span){
+            l->text + sp->off,          u0,      u1, v0, v1,
+            -sp->bx * dy + sp->by * dx, sp->size};
+    }
+    return 0;
+}
+
+int fields_extract_layout(const struct fields_set *s, const char *text,
+                          size_t len, const struct pdf_layout *layout,
+                          struct fields_result *r)
+{
+    bool decided[FIELDS_COUNT] = {false};
+    struct fieldsi_span *spans = NULL;
+    char *lines = NULL;
+    size_t n = 0;
+    memset(r, 0, sizeof(*r));
+    (void)len;
+    if (!text)
+        return 0;
+    int rc = extract_text(s, text, r, decided);
+    if (!rc)
+        rc = layout ? layout_spans(layout, &spans, &n)
+                    : text_spans(text, &lines, &spans, &n);
+    if (!rc)
+        rc = fieldsi_geo(spans, n, decided, r);
+    free(spans);
+    free(lines);
+    if (rc)
+        fields_result_release(r);
+    return rc;
+}
+
+int fields_extract(const struct fields_set *s, const char *text, size_t len,
+                   struct fields_result *r)
+{
+    return fields_extract_layout(s, text, len, NULL, r);
+}
+
+int fields_read_count(const struct fields_result *r)
+{
+    int n = r->has_acquired;
+    for (int f = 0; f < FIELDS_NUMERIC; f++)
+        n += r->has[f];
+    return n;
 }

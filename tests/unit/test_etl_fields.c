@@ -127,9 +127,13 @@ TEST(label_styles)
         /* a QRS axis in Philips' block is not a QRS duration */
         {"--AXIS--\nP 60\nQRS 45\nT 30\n",
          W(NA, NA, NA, NA, NA, NA, 60, 45, 30, 0)},
-        /* the first label style that matches decides */
+        /* the more specific label decides */
         {"Vent. rate 80 BPM\nHR 81\n",
          W(80, NA, NA, NA, NA, NA, NA, NA, NA, 0)},
+        /* "P-R-T Axis: 74 52 57" is three axes, not a T axis of 74 */
+        {"P-R-T Axis: 74 52 57 ms\n", W(NA, NA, NA, NA, NA, NA, 74, 52, 57, 0)},
+        /* a label on its line, the value on the next */
+        {"Heart Rate:\n87 BPM\n", W(87, NA, NA, NA, NA, NA, NA, NA, NA, 0)},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         check_numeric(builtin(), cases[i].text, cases[i].want, (int)i);
@@ -241,8 +245,37 @@ TEST(datetimes)
         {"18/07/2024 17:31", 'd', 1, 2024, 7, 18, 17, 31, 0},
         {"2024-02-29 00:00", 0, 1, 2024, 2, 29, 0, 0, 0},
         {"1969-12-31 23:59:59", 0, 1, 1969, 12, 31, 23, 59, 59},
+        /* a day above 12 tells the order */
+        {"07/18/2024 17:31", 0, 1, 2024, 7, 18, 17, 31, 0},
+        {"18/07/2024 17:31", 0, 1, 2024, 7, 18, 17, 31, 0},
+        /* as reports print them */
+        {"14th Feb 25 5:38 PM", 0, 1, 2025, 2, 14, 17, 38, 0},
+        {"Friday, February 13, 2026 at 10:42:00 PM", 0, 1, 2026, 2, 13, 22, 42,
+         0},
+        {"Monday, February 23, 2026 at 6:26:56 PM", 0, 1, 2026, 2, 23, 18, 26,
+         56},
+        {"2020/02/11  11:31:29", 0, 1, 2020, 2, 11, 11, 31, 29},
+        {"25 Jan 2013 09:54", 0, 1, 2013, 1, 25, 9, 54, 0},
+        {"Feb 20, 2023, 2:03:07 AM", 0, 1, 2023, 2, 20, 2, 3, 7},
+        {"29.04.2025 8:28:13", 0, 1, 2025, 4, 29, 8, 28, 13},
+        {"29.04.25 08:28", 0, 1, 2025, 4, 29, 8, 28, 0},
+        {"12 июля 2023 г. в 13:01", 0, 1, 2023, 7, 12, 13, 1, 0},
+        {"13. Februar 2026 um 10:42", 0, 1, 2026, 2, 13, 10, 42, 0},
+        {"Freitag, 13. Februar 2026, 22:42", 0, 1, 2026, 2, 13, 22, 42, 0},
+        {"13 février 2026 à 10:42", 0, 1, 2026, 2, 13, 10, 42, 0},
+        {"1er mars 2026 10:42", 0, 1, 2026, 3, 1, 10, 42, 0},
+        {"13 de febrero de 2026 a las 10:42", 0, 1, 2026, 2, 13, 10, 42, 0},
+        {"13 febbraio 2026 alle 10:42", 0, 1, 2026, 2, 13, 10, 42, 0},
+        {"2020年2月11日 11:31", 0, 1, 2020, 2, 11, 11, 31, 0},
+        {"ВТОРНИК, 3 МАРТА 2026 09:05", 0, 1, 2026, 3, 3, 9, 5, 0},
         /* ambiguous, or no time of day: not read */
-        {"07/18/2024 17:31", 0, 0, 0, 0, 0, 0, 0, 0},
+        {"07/08/2024 17:31", 0, 0, 0, 0, 0, 0, 0, 0},
+        {"07/18/24 17:31", 0, 0, 0, 0, 0, 0, 0, 0},
+        {"12 июля 2023", 0, 0, 0, 0, 0, 0, 0, 0},
+        {"13:01", 0, 0, 0, 0, 0, 0, 0, 0},
+        {"Friday 10:42", 0, 0, 0, 0, 0, 0, 0, 0},
+        {"25 Jan 13:45", 0, 0, 0, 0, 0, 0, 0, 0},
+        {"10.1.3 12:00", 0, 0, 0, 0, 0, 0, 0, 0},
         {"2024-07-18", 0, 0, 0, 0, 0, 0, 0, 0},
         {"2024-07-18 17", 0, 0, 0, 0, 0, 0, 0, 0},
         {"ELI 380", 0, 0, 0, 0, 0, 0, 0, 0},
@@ -296,10 +329,18 @@ TEST(acquired_in_text)
     CHECK_EQ_INT(r.rejected, 1);
     fields_result_release(&r);
 
-    /* A date of birth alone is never an acquisition time. */
-    t = "DOB: 1928-03-14 00:00\nDate: 2024-07-18 17:31\n";
+    /* A date of birth is never an acquisition time, not even as the only
+     * date with a time; a plain "Date" label is. */
+    t = "DOB: 1928-03-14 00:00\n";
     CHECK_EQ_INT(fields_extract(builtin(), t, strlen(t), &r), 0);
     CHECK(!r.has_acquired);
+    CHECK_EQ_INT(r.rejected, 0);
+    fields_result_release(&r);
+    t = "DOB: 1928-03-14 00:00\nDate: 2024-07-18 17:31\n";
+    CHECK_EQ_INT(fields_extract(builtin(), t, strlen(t), &r), 0);
+    CHECK(r.has_acquired);
+    CHECK_EQ_INT(r.acquired_ms, utc_ms(2024, 7, 18, 17, 31, 0));
+    CHECK_EQ_STR(r.acquired_source, "Date");
     fields_result_release(&r);
 }
 
