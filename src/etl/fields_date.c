@@ -120,20 +120,24 @@ static const struct {
     {"окт", 10},      {"ноя", 11},      {"нояб", 11},      {"дек", 12},
 };
 
+/* Words are compared folded and whole: a page holds thousands of words
+ * and each may start a date, so this is one fold and a few compares. */
+static int month_of(const char *w)
+{
+    for (size_t i = 0; i < sizeof(months) / sizeof(months[0]); i++)
+        if (months[i].name[0] == w[0] && strcmp(months[i].name, w) == 0)
+            return months[i].month;
+    return 0;
+}
+
 static int month_name(const char **p)
 {
-    size_t best = 0;
-    int m = 0;
-    for (size_t i = 0; i < sizeof(months) / sizeof(months[0]); i++) {
-        size_t n = fieldsi_word(*p, months[i].name);
-        if (n > best) {
-            best = n;
-            m = months[i].month;
-        }
-    }
+    char w[32];
+    size_t n = fieldsi_fold_word(*p, w, sizeof(w));
+    int m = n ? month_of(w) : 0;
     if (!m)
         return 0;
-    *p += best;
+    *p += n;
     if (**p == '.')
         (*p)++;
     return m;
@@ -354,16 +358,36 @@ static bool scan_time(const char **pp, struct fieldsi_dt *dt)
     return true;
 }
 
+static bool is_weekday(const char *w)
+{
+    for (size_t i = 0; i < sizeof(weekdays) / sizeof(weekdays[0]); i++)
+        if (weekdays[i][0] == w[0] && strcmp(weekdays[i], w) == 0)
+            return true;
+    return false;
+}
+
 size_t fieldsi_scan_dt(const char *s, char order, struct fieldsi_dt *dt)
 {
     const char *p = s;
     memset(dt, 0, sizeof(*dt));
-    bool weekday =
-        take_word(&p, weekdays, sizeof(weekdays) / sizeof(*weekdays), NULL);
-    if (weekday) {
-        if (*p == ',')
-            p++;
-        skip_blanks(&p);
+    bool weekday = false;
+    if (!(*p >= '0' && *p <= '9')) {
+        /* Only a weekday or a month name starts a date with a letter. */
+        char w[32];
+        size_t n = fieldsi_fold_word(p, w, sizeof(w));
+        if (!n)
+            return 0;
+        weekday = is_weekday(w);
+        if (!weekday && !month_of(w))
+            return 0;
+        if (weekday) {
+            p += n;
+            if (*p == '.')
+                p++;
+            if (*p == ',')
+                p++;
+            skip_blanks(&p);
+        }
     }
     if (!scan_date(&p, order, dt)) {
         if (weekday || !scan_time(&p, dt)) {

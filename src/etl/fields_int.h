@@ -28,6 +28,10 @@ bool fieldsi_blank(uint32_t c);
 /* If s starts with word (folded, UTF-8) as a whole word, case-folded,
  * returns its length in s, else 0. */
 size_t fieldsi_word(const char *s, const char *word);
+/* The word at s (its letters and digits) case-folded into buf, with a
+ * NUL: returns the word's length in s, 0 if s starts no word or the folded
+ * word needs more than cap - 1 bytes. */
+size_t fieldsi_fold_word(const char *s, char *buf, size_t cap);
 
 /* ---- units and values (fields_text.c) ----------------------------- */
 

@@ -151,6 +151,48 @@ size_t fieldsi_word(const char *s, const char *word)
     return match_pat(word, s, true);
 }
 
+static size_t utf8_put(uint32_t c, char *o)
+{
+    if (c < 0x80) {
+        o[0] = (char)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        o[0] = (char)(0xc0 | (c >> 6));
+        o[1] = (char)(0x80 | (c & 0x3f));
+        return 2;
+    }
+    if (c < 0x10000) {
+        o[0] = (char)(0xe0 | (c >> 12));
+        o[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+        o[2] = (char)(0x80 | (c & 0x3f));
+        return 3;
+    }
+    o[0] = (char)(0xf0 | (c >> 18));
+    o[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+    o[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+    o[3] = (char)(0x80 | (c & 0x3f));
+    return 4;
+}
+
+size_t fieldsi_fold_word(const char *s, char *buf, size_t cap)
+{
+    const char *p = s;
+    size_t o = 0;
+    for (;;) {
+        const char *q = p;
+        uint32_t c = fieldsi_cp(&q);
+        if (!fieldsi_alnum(c))
+            break;
+        if (o + 4 >= cap)
+            return 0;
+        o += utf8_put(fieldsi_fold(c), buf + o);
+        p = q;
+    }
+    buf[o] = '\0';
+    return (size_t)(p - s);
+}
+
 /* ------------------------------------------------------------------ */
 /* The label dictionary */
 
@@ -779,12 +821,27 @@ static const struct {
     {"歲", FU_OTHER, 1},
 };
 
+#define NUNITS (sizeof(units) / sizeof(units[0]))
+static uint32_t unit_first[NUNITS];
+static pthread_once_t units_once = PTHREAD_ONCE_INIT;
+
+static void build_units(void)
+{
+    for (size_t i = 0; i < NUNITS; i++) {
+        const char *p = units[i].pat;
+        unit_first[i] = fieldsi_cp(&p);
+    }
+}
+
 static int unit_at(const char *s, bool after_number, size_t *len)
 {
+    pthread_once(&units_once, build_units);
+    const char *q = s;
+    uint32_t first = fieldsi_fold(fieldsi_cp(&q));
     int best = FU_NONE;
     size_t best_len = 0;
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (units[i].after_number && !after_number)
+    for (size_t i = 0; i < NUNITS; i++) {
+        if (unit_first[i] != first || (units[i].after_number && !after_number))
             continue;
         size_t n = match_pat(units[i].pat, s, true);
         if (n > best_len) {
