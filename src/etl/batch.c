@@ -262,6 +262,8 @@ int etl_ctx_new(const struct etl_config *cfg, struct etl_ctx **out,
         rc = pdf_worker_new(c->engine, &w->pdf);
         if (!rc)
             rc = img_jpeg_new(&w->jpeg);
+        if (!rc)
+            rc = pdf_layout_new(&w->layout);
         if (!rc && cfg->extract_waveforms)
             rc = pdf_vectors_new(&w->vectors);
         if (rc)
@@ -293,6 +295,7 @@ void etl_ctx_free(struct etl_ctx *c)
         struct etl_worker *w = &c->workers[i];
         pdf_worker_free(w->pdf);
         img_jpeg_free(w->jpeg);
+        pdf_layout_free(w->layout);
         pdf_vectors_free(w->vectors);
         buf_release(&w->bytes);
         for (size_t j = 0; j < CROP_MAX_REGIONS; j++)

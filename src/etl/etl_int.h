@@ -50,6 +50,7 @@ struct etl_worker {
     struct buf bytes; /* the PDF */
     struct buf jpegs[CROP_MAX_REGIONS];
     struct pdf_vectors *vectors; /* EXTRACT_WAVEFORMS only, else NULL */
+    struct pdf_layout *layout;   /* the text page's, for measurements */
 };
 
 struct etl_ctx {

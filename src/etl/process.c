@@ -171,7 +171,9 @@ static void pdf_work(struct etl_ctx *c, struct etl_worker *w,
                     "text page %d does not exist (the PDF has %d)",
                     cfg->text_page, pages);
     } else {
-        rc = pdf_doc_text(doc, cfg->text_page - 1, &row->text);
+        /* The text and its layout from one pass over the page. */
+        rc =
+            pdf_doc_text_layout(doc, cfg->text_page - 1, &row->text, w->layout);
         if (!rc)
             rc = utf8_sanitize(&row->text);
         if (rc) {
@@ -182,12 +184,13 @@ static void pdf_work(struct etl_ctx *c, struct etl_worker *w,
             row->has_text = true;
             log_payload("pdf_text", row->text.data, row->text.len,
                         (size_t)cfg->debug_payloads);
-            rc = fields_extract(c->fields, row->text.data, row->text.len,
-                                &row->fields);
+            rc = fields_extract_layout(c->fields, row->text.data, row->text.len,
+                                       w->layout, &row->fields);
             if (rc)
                 row_problem(row, etl_errname(rc), "measurements: %s",
                             etl_strerror(rc));
         }
+        pdf_layout_reset(w->layout);
     }
 
     struct pdf_irect page_px, boxes[CROP_MAX_REGIONS];
