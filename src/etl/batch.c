@@ -513,6 +513,8 @@ enum {
     /* Waveforms (EXTRACT_WAVEFORMS), appended likewise. */
     COL_LEADS_EXTRACTED,
     COL_WAVEFORM_STATUS,
+    /* Where each measurement came from, appended likewise. */
+    COL_FIELDS_SOURCE,
     COL_COUNT
 };
 _Static_assert(COL_T_AXIS_DEG - COL_VENT_RATE_BPM + 1 == FIELDS_NUMERIC,
@@ -553,6 +555,8 @@ static const struct pq_column result_columns[COL_COUNT] = {
     [COL_FIELDS_REJECTED] = {"fields_rejected", PQ_INT32, false, false, false},
     [COL_LEADS_EXTRACTED] = {"leads_extracted", PQ_INT32, true, false, false},
     [COL_WAVEFORM_STATUS] = {"waveform_status", PQ_STRING, true, false, true},
+    /* "field=label" entries repeat across reports: a dictionary pays. */
+    [COL_FIELDS_SOURCE] = {"fields_source", PQ_STRING, true, true, true},
 };
 
 static int set_opt_str(struct pq_writer *w, size_t col, const char *s,
@@ -586,6 +590,35 @@ static int write_fields(struct pq_writer *w, const struct fields_result *f)
                              : pq_set_null(w, COL_ACQUIRED_AT);
     if (!rc)
         rc = pq_set_i32(w, COL_FIELDS_REJECTED, f->rejected);
+    return rc;
+}
+
+/* fields_source: "vent_rate_bpm=Herzfrequenz" for each value kept, in
+ * column order; null when no text page was read. */
+static int write_sources(struct pq_writer *w, const struct fields_result *f,
+                         bool has_text)
+{
+    if (!has_text)
+        return pq_set_null(w, COL_FIELDS_SOURCE);
+    char entry[64 + FIELDS_SOURCE_MAX];
+    int rc = pq_list_begin(w, COL_FIELDS_SOURCE);
+    for (int i = 0; !rc && i <= FIELDS_NUMERIC; i++) {
+        bool acq = i == FIELDS_NUMERIC;
+        if (acq ? !f->has_acquired : !f->has[i])
+            continue;
+        int n =
+            snprintf(entry, sizeof(entry), "%s=%s",
+                     fields_name(acq ? FIELDS_ACQUIRED_AT : (enum fields_id)i),
+                     acq ? f->acquired_source : f->source[i]);
+        if (n > 0)
+            rc = pq_set_str(w, COL_FIELDS_SOURCE, entry,
+                            (size_t)n < sizeof(entry) ? (size_t)n
+                                                      : sizeof(entry) - 1);
+        /* Labels are valid UTF-8 by construction; a bad one must never
+         * cost the row. */
+        if (rc == ETL_EINVAL)
+            rc = 0;
+    }
     return rc;
 }
 
@@ -645,6 +678,8 @@ static int write_row(struct pq_writer *w, int64_t batch_id,
         const char *ws = etl_wave_status_name(r->wave_status);
         rc = set_opt_str(w, COL_WAVEFORM_STATUS, ws, ws ? strlen(ws) : 0);
     }
+    if (!rc)
+        rc = write_sources(w, &r->fields, r->has_text);
     if (!rc)
         rc = pq_end_row(w);
     return rc;

@@ -173,6 +173,8 @@ describe('run on samples and variants', () => {
       // waveforms (EXTRACT_WAVEFORMS), appended likewise; null here
       leads_extracted: 'INTEGER',
       waveform_status: 'VARCHAR',
+      // where each measurement was read, appended likewise
+      fields_source: 'VARCHAR[]',
     });
     // The original columns keep their positions.
     assert.deepEqual(cols.slice(0, 3).map((c) => c.column_name), ['batch_id', 'file_id', 'source_key']);
@@ -210,6 +212,22 @@ describe('run on samples and variants', () => {
       // The report's wall-clock time, stored as if it were UTC.
       assert.equal(r.acquired_at.toISOString(), `${m.acquired.replace(' ', 'T')}.000Z`, key);
       assert.equal(r.fields_rejected, 0, key);
+      // Which printed label each value was read from.
+      assert.deepEqual(
+        r.fields_source,
+        [
+          'vent_rate_bpm=Vent. rate',
+          'pr_interval_ms=PR interval',
+          'qrs_duration_ms=QRS duration',
+          'qt_ms=QT/QTc',
+          'qtc_ms=QT/QTc',
+          'p_axis_deg=P-R-T axes',
+          'r_axis_deg=P-R-T axes',
+          't_axis_deg=P-R-T axes',
+          'acquired_at=Acquired',
+        ],
+        key,
+      );
       assert.deepEqual(r.image_keys, [`images/${r.file_id}/region_0.jpg`]);
       assert.equal(r.images_extracted, 1);
       const jpg = path.join(OUT, r.image_keys[0]);
@@ -244,6 +262,7 @@ describe('run on samples and variants', () => {
         assert.equal(r.interpretation, null, key);
         assert.equal(r.acquired_at, null, key);
         assert.equal(r.fields_rejected, 0, key);
+        assert.equal(r.fields_source, null, key);
       }
     }
     assert.equal(rows.get('variant_many_pages.pdf').page_count, 300);
@@ -389,6 +408,8 @@ describe('measurement patterns (FIELD_PATTERNS_FILE)', () => {
       const m = manifest.get(key);
       assert.equal(row.atrial_rate_bpm, m.vent_rate, key);
       assert.equal(row.vent_rate_bpm, m.vent_rate, key); // the built-in one still reads
+      assert.ok(row.fields_source.includes('atrial_rate_bpm=(FIELD_PATTERNS_FILE patterns[0])'), key);
+      assert.ok(row.fields_source.includes('vent_rate_bpm=Vent. rate'), key);
       const scaled = Math.round(m.qtc * 0.45);
       assert.equal(row.qtc_ms, scaled >= 200 ? scaled : null, key);
       assert.equal(row.fields_rejected, scaled >= 200 ? 0 : 1, key);
