@@ -84,6 +84,8 @@ struct setting {
     const char *metavar;                   /* for --help */
     const char *def_text;                  /* shown instead of def */
     const char *accepted;                  /* shown instead of the range */
+    const char *word; /* ST_INT: a word accepted instead of a number */
+    int word_value;   /* what that word stores */
     const char *help;
     size_t off; /* into struct etl_config */
 };
@@ -218,8 +220,13 @@ static const struct setting settings[] = {
      .def = "1",
      .min = 1,
      .max = 100000,
-     .metavar = "N",
-     .help = "Page whose text goes into the text column, counting from 1.",
+     .word = "auto",
+     .word_value = CFG_PAGE_AUTO,
+     .metavar = "N|auto",
+     .help = "Page whose text goes into the text column and whose "
+             "measurements are read, counting from 1. `auto`: the page with "
+             "the measurement block, the one of the first 16 pages where "
+             "the most measurements are read (the first of equals).",
      .off = OFF(text_page)},
     {.env = "CROP_PAGE",
      .flag = "crop-page",
@@ -714,6 +721,8 @@ static void add_accepted(struct buf *b, const struct setting *s)
             buf_printf(b, "%lld or more", (long long)s->min);
         else
             buf_printf(b, "%lld to %lld", (long long)s->min, (long long)s->max);
+        if (s->word)
+            buf_printf(b, ", or `%s`", s->word);
         return;
     case ST_SIZE:
         add_size(b, s->min);
@@ -942,12 +951,19 @@ static int parse_setting(const struct setting *s, const struct raw *r,
     }
     case ST_INT:
     case ST_INT64:
+        assert(!s->word || s->type == ST_INT);
+        if (s->word && strcasecmp(t, s->word) == 0) {
+            *(int *)field = s->word_value;
+            return 0;
+        }
         if (parse_i64(t, &v, NULL) || v < s->min || v > s->max) {
+            const char *alt = s->word ? ", or " : "";
+            const char *word = s->word ? s->word : "";
             if (s->max == INT64_MAX)
-                return fail(err, r, "must be an integer >= %lld",
-                            (long long)s->min);
-            return fail(err, r, "must be an integer from %lld to %lld",
-                        (long long)s->min, (long long)s->max);
+                return fail(err, r, "must be an integer >= %lld%s%s",
+                            (long long)s->min, alt, word);
+            return fail(err, r, "must be an integer from %lld to %lld%s%s",
+                        (long long)s->min, (long long)s->max, alt, word);
         }
         if (s->type == ST_INT)
             *(int *)field = (int)v;

@@ -17,6 +17,9 @@
 #include "core/log.h"
 
 enum cfg_render_mode { CFG_RENDER_CLIP, CFG_RENDER_PAGE };
+
+/* A page setting given as `auto`: the program picks the page. */
+#define CFG_PAGE_AUTO 0
 enum cfg_codec { CFG_CODEC_ZSTD, CFG_CODEC_SNAPPY, CFG_CODEC_NONE };
 
 struct etl_config {
@@ -36,11 +39,11 @@ struct etl_config {
     int concurrency; /* CONCURRENCY 20 (1..256) */
 
     /* PDF work */
-    int image_dpi;                    /* IMAGE_DPI 100 (36..600) */
-    int image_quality;                /* IMAGE_QUALITY 85 (1..100) */
-    int text_page;                    /* TEXT_PAGE 1 (1-based; 1..100000) */
-    int crop_page;                    /* CROP_PAGE 2 (1-based; 1..100000) */
-    char *crop_regions;               /* CROP_REGIONS inline JSON, or NULL */
+    int image_dpi;      /* IMAGE_DPI 100 (36..600) */
+    int image_quality;  /* IMAGE_QUALITY 85 (1..100) */
+    int text_page;      /* TEXT_PAGE 1 (1-based; 1..100000), or CFG_PAGE_AUTO */
+    int crop_page;      /* CROP_PAGE 2 (1-based; 1..100000) */
+    char *crop_regions; /* CROP_REGIONS inline JSON, or NULL */
     char *crop_regions_file;          /* CROP_REGIONS_FILE / --crops, or NULL */
     char *redact_regions;             /* REDACT_REGIONS inline JSON, or NULL */
     char *redact_regions_file;        /* REDACT_REGIONS_FILE, or NULL */

@@ -151,6 +151,112 @@ static void extract_waves(struct etl_ctx *c, struct etl_worker *w,
          LF_I("leads", row->wave.n));
 }
 
+/* TEXT_PAGE=auto looks at this many pages at most: the measurement block
+ * is on the first page or two of a report, and a 300-page PDF should not
+ * cost 300 text pages. */
+#define AUTO_TEXT_PAGES 16
+
+/* The text of page (0-based) into text, made valid UTF-8, and its
+ * measurements (from its layout) into f. Returns the text's error; one
+ * of the measurements (memory) goes to *fields_rc, f then empty. */
+static int page_fields(struct etl_ctx *c, struct etl_worker *w,
+                       struct pdf_doc *doc, int page, struct buf *text,
+                       struct fields_result *f, int *fields_rc)
+{
+    memset(f, 0, sizeof(*f));
+    *fields_rc = 0;
+    /* The text and its layout from one pass over the page. */
+    int rc = pdf_doc_text_layout(doc, page, text, w->layout);
+    if (!rc)
+        rc = utf8_sanitize(text);
+    if (!rc)
+        *fields_rc = fields_extract_layout(c->fields, text->data, text->len,
+                                           w->layout, f);
+    pdf_layout_reset(w->layout);
+    return rc;
+}
+
+/* The text column and the measurements: of TEXT_PAGE, or with auto of
+ * the page among the first AUTO_TEXT_PAGES where the most measurements
+ * are read (the first of equals; a page that fails is passed over, and
+ * only when every page fails is that a problem of the row). */
+static void read_text_page(struct etl_ctx *c, struct etl_worker *w,
+                           struct pdf_doc *doc, struct etl_row *row, int pages)
+{
+    const struct etl_config *cfg = c->cfg;
+    bool automatic = cfg->text_page == CFG_PAGE_AUTO;
+    int first = automatic ? 0 : cfg->text_page - 1;
+    int last = automatic ? (pages < AUTO_TEXT_PAGES ? pages : AUTO_TEXT_PAGES)
+                         : cfg->text_page;
+    if (first >= pages) {
+        if (automatic)
+            row_problem(row, "missing_page", "the PDF has no pages");
+        else
+            row_problem(row, "missing_page",
+                        "text page %d does not exist (the PDF has %d)",
+                        cfg->text_page, pages);
+        return;
+    }
+    /* One page: its text straight into the row; auto keeps the best. */
+    struct buf text = BUF_INIT;
+    struct buf *page_text = automatic ? &text : &row->text;
+    int best = -1, best_count = -1, rc = 0, failed_page = 0, best_frc = 0;
+    for (int p = first; p < last; p++) {
+        struct fields_result f;
+        int frc;
+        buf_reset(page_text);
+        int prc = page_fields(c, w, doc, p, page_text, &f, &frc);
+        if (prc) {
+            if (!rc) {
+                rc = prc;
+                failed_page = p + 1;
+            }
+            /* Out of time or memory: the next page would be too. */
+            if (prc == ETL_EPDF_TIMEOUT || prc == ETL_EPDF_TOOCOMPLEX ||
+                prc == ETL_ENOMEM)
+                break;
+            continue;
+        }
+        int count = fields_read_count(&f);
+        if (count <= best_count) {
+            fields_result_release(&f);
+            continue;
+        }
+        fields_result_release(&row->fields);
+        row->fields = f;
+        if (automatic) {
+            buf_reset(&row->text);
+            if (buf_add(&row->text, text.data, text.len)) {
+                rc = ETL_ENOMEM;
+                best = -1;
+                break;
+            }
+        }
+        best = p;
+        best_count = count;
+        best_frc = frc;
+        if (count == FIELDS_NUMERIC + 1)
+            break; /* nothing can read more */
+    }
+    buf_release(&text);
+    if (best < 0) {
+        buf_reset(&row->text);
+        fields_result_release(&row->fields);
+        row_problem(row, etl_errname(rc), "text of page %d: %s", failed_page,
+                    etl_strerror(rc));
+        return;
+    }
+    row->has_text = true;
+    log_payload("pdf_text", row->text.data, row->text.len,
+                (size_t)cfg->debug_payloads);
+    if (best_frc)
+        row_problem(row, etl_errname(best_frc), "measurements: %s",
+                    etl_strerror(best_frc));
+    if (automatic)
+        LOGF(LOG_DEBUG, "text_page_chosen", LF_S("file_id", row->file_id),
+             LF_I("page", best + 1), LF_I("fields", best_count));
+}
+
 /* Open, extract and render; the CPU-heavy part, run on a CPU queue thread
  * (cpu_work). encoded[i] is set for regions whose JPEG is in w->jpegs[i]. */
 static void pdf_work(struct etl_ctx *c, struct etl_worker *w,
@@ -166,32 +272,7 @@ static void pdf_work(struct etl_ctx *c, struct etl_worker *w,
     int pages = pdf_doc_page_count(doc);
     row->page_count = pages;
 
-    if (cfg->text_page > pages) {
-        row_problem(row, "missing_page",
-                    "text page %d does not exist (the PDF has %d)",
-                    cfg->text_page, pages);
-    } else {
-        /* The text and its layout from one pass over the page. */
-        rc =
-            pdf_doc_text_layout(doc, cfg->text_page - 1, &row->text, w->layout);
-        if (!rc)
-            rc = utf8_sanitize(&row->text);
-        if (rc) {
-            buf_reset(&row->text);
-            row_problem(row, etl_errname(rc), "text of page %d: %s",
-                        cfg->text_page, etl_strerror(rc));
-        } else {
-            row->has_text = true;
-            log_payload("pdf_text", row->text.data, row->text.len,
-                        (size_t)cfg->debug_payloads);
-            rc = fields_extract_layout(c->fields, row->text.data, row->text.len,
-                                       w->layout, &row->fields);
-            if (rc)
-                row_problem(row, etl_errname(rc), "measurements: %s",
-                            etl_strerror(rc));
-        }
-        pdf_layout_reset(w->layout);
-    }
+    read_text_page(c, w, doc, row, pages);
 
     struct pdf_irect page_px, boxes[CROP_MAX_REGIONS];
     size_t region_of[CROP_MAX_REGIONS], nbox = 0;

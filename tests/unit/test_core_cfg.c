@@ -164,12 +164,14 @@ TEST(defaults)
     unload(&l);
 }
 
-/* Integer settings: name, flag, range, default, where the value lands. */
+/* Integer settings: name, flag, range, default, where the value lands,
+ * and the word accepted instead of a number (TEXT_PAGE's auto). */
 struct int_setting {
     const char *env, *flag;
     long long min, max, def;
     size_t off;
     int is64;
+    const char *word;
 };
 
 #define OFFI(f) offsetof(struct etl_config, f), 0
@@ -180,7 +182,7 @@ static const struct int_setting ints[] = {
     {"CONCURRENCY", "--concurrency", 1, 256, 20, OFFI(concurrency)},
     {"IMAGE_DPI", "--image-dpi", 36, 600, 100, OFFI(image_dpi)},
     {"IMAGE_QUALITY", "--image-quality", 1, 100, 85, OFFI(image_quality)},
-    {"TEXT_PAGE", "--text-page", 1, 100000, 1, OFFI(text_page)},
+    {"TEXT_PAGE", "--text-page", 1, 100000, 1, OFFI(text_page), "auto"},
     {"CROP_PAGE", "--crop-page", 1, 100000, 2, OFFI(crop_page)},
     {"PDF_TIMEOUT_MS", "--pdf-timeout-ms", 100, 900000, 30000,
      OFFI(pdf_timeout_ms)},
@@ -237,6 +239,10 @@ static void int_rejects(const struct int_setting *s, const char *text,
     else
         snprintf(range, sizeof(range), "an integer from %lld to %lld", s->min,
                  s->max);
+    if (s->word) {
+        size_t n = strlen(range);
+        snprintf(range + n, sizeof(range) - n, ", or %s", s->word);
+    }
     snprintf(env, sizeof(env), "%s=%s", s->env, text);
     snprintf(msg, sizeof(msg), "%s=%s: must be %s", s->env, shown, range);
     EXPECT_ERROR(ENV(env), NULL, msg);
@@ -274,6 +280,15 @@ TEST(integers)
         int_rejects(s, " 50", "\" 50\"");
         int_rejects(s, "50 ", "\"50 \"");
         int_rejects(s, "-", "-");
+        if (s->word) {
+            /* The word, in any case, and nothing like it. */
+            for (int as_flag = 0; as_flag < 2; as_flag++) {
+                int_accepts(s, s->word, CFG_PAGE_AUTO, as_flag, __LINE__);
+                int_accepts(s, "AUTO", CFG_PAGE_AUTO, as_flag, __LINE__);
+            }
+            int_rejects(s, "autox", "autox");
+            int_rejects(s, "auto ", "\"auto \"");
+        }
 
         /* An empty variable is unset (the default); an empty flag value is
          * not a number. */
