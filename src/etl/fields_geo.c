@@ -775,7 +775,8 @@ static void unlabelled(struct geo *g)
             int min, max;
             fields_range(FIELDS_VENT_RATE, &min, &max);
             cd.state = d >= min && d <= max ? ST_OK : ST_BAD;
-            cd.value = (int32_t)d;
+            if (cd.state == ST_OK) /* a printed number may not fit an int */
+                cd.value = (int32_t)d;
             add_cand(g, &cd);
         } else if (t->dt.time) {
             struct cand cd = {.field = ACQ, .prio = 0};

@@ -1,5 +1,6 @@
 /* libFuzzer target: the per-PDF processor of etl/process.c on bytes in
- * memory, without a store: open, text of page 1 (made valid UTF-8), the
+ * memory, without a store: open, text of page 1 (made valid UTF-8) with
+ * its layout and the measurements read from them, the
  * crop regions of page 2 (page 1 for one-page files) mapped to boxes,
  * redaction, rendering in both modes (chosen by the input's length) and
  * JPEG encoding, the page's vectors and the waveforms extracted from them
@@ -9,7 +10,8 @@
  *
  * Checks: every outcome is a typed error; a box is handed over with the
  * size that was asked for, and its JPEG decodes to that size; the text is
- * valid UTF-8 after sanitising; a page past the end is ETL_EPDF_NOPAGE;
+ * valid UTF-8 after sanitising; the layout's spans are valid text inside
+ * its buffer; a page past the end is ETL_EPDF_NOPAGE;
  * extracted leads have finite samples and a status that fits them. */
 #include <math.h>
 #include <stdbool.h>
@@ -20,6 +22,7 @@
 #include "core/log.h"
 #include "core/utf8.h"
 #include "etl/crops.h"
+#include "etl/fields.h"
 #include "etl/waveform.h"
 #include "fuzz.h"
 #include "img/img.h"
@@ -51,6 +54,8 @@ static struct {
     struct buf out;
     struct pdf_vectors *vectors;
     struct wave_result waves;
+    struct pdf_layout *layout;
+    struct fields_set *fields;
 } F;
 
 static void setup(void)
@@ -68,10 +73,29 @@ static void setup(void)
     FUZZ_CHECK(pdf_worker_new(F.engine, &F.worker) == 0);
     FUZZ_CHECK(img_jpeg_new(&F.jpeg) == 0);
     FUZZ_CHECK(pdf_vectors_new(&F.vectors) == 0);
+    FUZZ_CHECK(pdf_layout_new(&F.layout) == 0);
+    FUZZ_CHECK(fields_parse(NULL, NULL, &F.fields, &err) == 0);
     FUZZ_CHECK(crops_parse(crops_json, "fuzz", &F.crops, &err) == 0);
     FUZZ_CHECK(crops_parse(redact_json, "fuzz", &F.redact, &err) == 0);
     buf_release(&err);
     F.ready = true;
+}
+
+/* A layout's spans lie in its text, each NUL-terminated valid UTF-8
+ * with a finite box and a unit direction. */
+static void check_layout(const struct pdf_layout *l)
+{
+    FUZZ_CHECK(l->nspans <= PDF_LAYOUT_MAX_SPANS);
+    for (size_t i = 0; i < l->nspans; i++) {
+        const struct pdf_span *s = &l->spans[i];
+        FUZZ_CHECK(s->len > 0 && s->off + s->len < l->text_cap);
+        FUZZ_CHECK(l->text[s->off + s->len] == '\0');
+        FUZZ_CHECK(strlen(l->text + s->off) == s->len);
+        FUZZ_CHECK(utf8_valid(l->text + s->off, s->len));
+        FUZZ_CHECK(s->x0 <= s->x1 || !isfinite(s->x0 + s->x1));
+        FUZZ_CHECK(!(s->dx * s->dx + s->dy * s->dy > 1.01f));
+        FUZZ_CHECK(i == 0 || s->off > l->spans[i - 1].off);
+    }
 }
 
 static bool pdf_error(int rc)
@@ -189,13 +213,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(pages >= 0 && pages <= 2000);
     struct buf text = BUF_INIT;
     if (pages >= 1) {
-        rc = pdf_doc_text(doc, 0, &text);
+        /* The text with its layout, as the pipeline reads page 1. */
+        rc = pdf_doc_text_layout(doc, 0, &text, F.layout);
         FUZZ_CHECK(rc == 0 || pdf_error(rc));
         if (rc == 0) {
             FUZZ_CHECK(strlen(text.data) <= text.len);
-            if (utf8_sanitize(&text) == 0)
+            check_layout(F.layout);
+            struct fields_result fr;
+            if (utf8_sanitize(&text) == 0) {
                 FUZZ_CHECK(utf8_valid(text.data, text.len));
+                rc = fields_extract_layout(F.fields, text.data, text.len,
+                                           F.layout, &fr);
+                FUZZ_CHECK(rc == 0 || rc == ETL_ENOMEM);
+                if (rc == 0)
+                    fields_result_release(&fr);
+            }
+        } else {
+            FUZZ_CHECK(F.layout->nspans == 0);
         }
+        pdf_layout_reset(F.layout);
     }
     buf_reset(&text);
     rc = pdf_doc_text(doc, pages, &text);
