@@ -292,10 +292,11 @@ static const struct setting settings[] = {
      .check = CK_TEXT,
      .maxlen = 4096,
      .metavar = "PATH",
-     .def_text = "none (built-in patterns only)",
+     .def_text = "none (the built-in labels only)",
      .accepted = "path of a JSON file of at most 1 MiB",
-     .help = "Site-specific patterns for the measurement columns, tried "
-             "before the built-in ones: `{\"patterns\": [{\"field\": "
+     .help = "Site-specific patterns for the measurement columns, matched "
+             "over the page text before the built-in labels are read: "
+             "`{\"patterns\": [{\"field\": "
              "\"vent_rate_bpm\", \"regex\": \"Ventricular rate[: "
              "]+([0-9]+)\"}]}` (POSIX extended regex, case-insensitive; "
              "the value is capture group 1; the README lists every key).",
