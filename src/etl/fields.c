@@ -720,7 +720,7 @@ static int text_spans(const char *text, char **lines, struct fieldsi_span **out,
  * direction most of its text runs in; a page drawn sideways reads like an
  * upright one), the others left out. */
 static int layout_spans(const struct pdf_layout *l, struct fieldsi_span **out,
-                        size_t *n)
+                        size_t *n, float *top, float *bottom)
 {
     static const float dirs[4][2] = {{1, 0}, {0, -1}, {0, 1}, {-1, 0}};
     size_t bytes[4] = {0};
@@ -738,6 +738,13 @@ static int layout_spans(const struct pdf_layout *l, struct fieldsi_span **out,
         if (bytes[d] > bytes[best])
             best = d;
     float dx = dirs[best][0], dy = dirs[best][1];
+    /* The page's extent down the frame. */
+    *top = INFINITY, *bottom = -INFINITY;
+    for (int c = 0; c < 4; c++) {
+        float x = c & 1 ? l->page_w : 0, y = c & 2 ? l->page_h : 0;
+        float v = -x * dy + y * dx;
+        *top = fminf(*top, v), *bottom = fmaxf(*bottom, v);
+    }
     for (size_t i = 0; i < l->nspans; i++) {
         const struct pdf_span *sp = &l->spans[i];
         if (sp->dx * dx + sp->dy * dy <= 0.98f || !(sp->size > 0) ||
@@ -767,16 +774,17 @@ int fields_extract_layout(const struct fields_set *s, const char *text,
     struct fieldsi_span *spans = NULL;
     char *lines = NULL;
     size_t n = 0;
+    float top = 0, bottom = 0; /* plain text: the page is not known */
     memset(r, 0, sizeof(*r));
     (void)len;
     if (!text)
         return 0;
     int rc = extract_text(s, text, r, decided);
     if (!rc)
-        rc = layout ? layout_spans(layout, &spans, &n)
+        rc = layout ? layout_spans(layout, &spans, &n, &top, &bottom)
                     : text_spans(text, &lines, &spans, &n);
     if (!rc)
-        rc = fieldsi_geo(spans, n, decided, r);
+        rc = fieldsi_geo(spans, n, top, bottom, decided, r);
     free(spans);
     free(lines);
     if (rc)

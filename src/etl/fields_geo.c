@@ -101,6 +101,7 @@ struct geo {
     size_t ndates;
     struct tval times[64];
     size_t ntimes;
+    float unlabelled_below; /* no unlabelled value from below this */
 };
 
 /* ------------------------------------------------------------------ */
@@ -506,8 +507,13 @@ static void walk_right(struct geo *g, struct coll *c, uint32_t start,
             continue;
         }
         if (c->n == c->want && r->cls == C_VALUE &&
-            !(date_label(c->l) && c->dt.date && !c->dt.time))
-            return; /* a full set: only a unit may follow */
+            !(date_label(c->l) && c->dt.date && !c->dt.time)) {
+            /* A full set, then another value: a row of values (one per
+             * lead, say), not this label's one. */
+            if (!date_label(c->l))
+                c->extra = true;
+            return;
+        }
         struct coll save = *c;
         uint32_t stop = collect(g, c, r->tok0, r->tok0 + r->ntok, row[k]);
         if (stop != r->tok0 + r->ntok) {
@@ -537,9 +543,13 @@ static void look_around(struct geo *g, uint32_t span, uint32_t tok,
     struct gspan *bs = &g->sp[b];
     if (bs->cls != C_VALUE || bs->claimed)
         return;
-    long left = left_neighbour(g, (uint32_t)b, NEAR_LEFT);
-    if (left >= 0 && g->sp[left].cls == C_TEXT && left != (long)span)
-        return; /* the value has a label of its own */
+    /* The value has a label of its own: text close by on its left, or a
+     * label (text ending in ':') as far as labels stand from values. */
+    long left = left_neighbour(g, (uint32_t)b, FIRST_GAP);
+    if (left >= 0 && g->sp[left].cls == C_TEXT &&
+        (g->sp[left].ends_labelly ||
+         bs->s->x0 - S(g, (uint32_t)left)->x1 <= NEAR_LEFT * bs->s->size))
+        return;
     uint32_t stop = collect(g, c, bs->tok0, bs->tok0 + bs->ntok, (uint32_t)b);
     if (stop != bs->tok0 + bs->ntok) {
         coll_init(c, c->l);
@@ -767,7 +777,8 @@ static void unlabelled(struct geo *g)
                     T(g, sp->tok0 + 1)->kind == TK_UNIT &&
                     T(g, sp->tok0 + 1)->unit == FU_RATE;
         bool date = t->kind == TK_DT && t->dt.date;
-        if ((!rate && !date) || has_label_near(g, i))
+        if ((!rate && !date) || sp->s->base > g->unlabelled_below ||
+            has_label_near(g, i))
             continue;
         if (rate) {
             struct cand cd = {.field = FIELDS_VENT_RATE, .prio = 0};
@@ -883,8 +894,8 @@ void fieldsi_set_source(char *dst, const char *label, size_t len,
 
 /* ------------------------------------------------------------------ */
 
-int fieldsi_geo(const struct fieldsi_span *spans, size_t n, const bool *decided,
-                struct fields_result *r)
+int fieldsi_geo(const struct fieldsi_span *spans, size_t n, float top,
+                float bottom, const bool *decided, struct fields_result *r)
 {
     struct geo *g = calloc(1, sizeof(*g));
     uint32_t *pend = NULL;
@@ -892,6 +903,9 @@ int fieldsi_geo(const struct fieldsi_span *spans, size_t n, const bool *decided,
     if (!g)
         return ETL_ENOMEM;
     g->decided = decided;
+    /* Unlabelled values only from the page's upper half (the header):
+     * a timestamp in the footer is when it was printed. */
+    g->unlabelled_below = bottom > top ? top + 0.5f * (bottom - top) : INFINITY;
     g->n = n;
     g->sp = calloc(n ? n : 1, sizeof(*g->sp));
     g->order = calloc(n ? n : 1, sizeof(*g->order));

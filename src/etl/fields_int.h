@@ -139,9 +139,10 @@ struct fieldsi_span {
 
 /* Read every numeric field not yet decided, and acquired_at unless
  * decided[FIELDS_ACQUIRED_AT], from the spans into r (which the caller
- * reset); ETL_ENOMEM only. */
-int fieldsi_geo(const struct fieldsi_span *sp, size_t n, const bool *decided,
-                struct fields_result *r);
+ * reset); ETL_ENOMEM only. top and bottom: the page's extent down the
+ * reading frame (bottom <= top: not known). */
+int fieldsi_geo(const struct fieldsi_span *sp, size_t n, float top,
+                float bottom, const bool *decided, struct fields_result *r);
 /* Does this one line read as a measurement (a label and its value)? Ends
  * the interpretation statements. */
 bool fieldsi_line_is_measurement(const char *line);

@@ -49,8 +49,9 @@ static struct fields_set *builtin(void)
 }
 
 /* Boxes as a proportional font would give them: half an em a character,
- * 0.8 em above the baseline, 0.2 below. dir turns the page: (0, -1) is a
- * landscape report on a page with /Rotate 90, as MuPDF sees it. */
+ * 0.8 em above the baseline, 0.2 below, on a landscape page of 842 x 595
+ * pt. dir turns the page: (0, -1) is that report on a portrait page with
+ * /Rotate 90, as MuPDF sees it; (-1, 0) is it upside down. */
 static void make_layout(const struct sp *sp, struct pdf_layout *l,
                         struct buf *text, float dx, float dy)
 {
@@ -61,8 +62,11 @@ static void make_layout(const struct sp *sp, struct pdf_layout *l,
         n++;
     l->spans = calloc(n ? n : 1, sizeof(*l->spans));
     l->nspans = n;
-    l->page_w = 842;
-    l->page_h = 595;
+    const float W = 842, H = 595;
+    /* page space = frame turned by dir, moved back onto the page */
+    float ox = dx < 0 ? W : 0, oy = dy < 0 ? W : dx < 0 ? H : 0;
+    l->page_w = dx != 0 ? W : H;
+    l->page_h = dx != 0 ? H : W;
     for (size_t i = 0; i < n; i++) {
         float size = sp[i].size > 0 ? sp[i].size : 10;
         size_t chars = 0;
@@ -72,15 +76,15 @@ static void make_layout(const struct sp *sp, struct pdf_layout *l,
         /* reading frame (u along the text, v down) to page space */
         float u0 = sp[i].x, u1 = u0 + w;
         float v0 = sp[i].base - 0.8f * size, v1 = sp[i].base + 0.2f * size;
-        float xs[2] = {u0 * dx - v0 * dy, u1 * dx - v1 * dy};
-        float ys[2] = {u0 * dy + v0 * dx, u1 * dy + v1 * dx};
+        float xs[2] = {u0 * dx - v0 * dy + ox, u1 * dx - v1 * dy + ox};
+        float ys[2] = {u0 * dy + v0 * dx + oy, u1 * dy + v1 * dx + oy};
         struct pdf_span *s = &l->spans[i];
         s->off = text->len;
         s->len = strlen(sp[i].text);
         s->x0 = fminf(xs[0], xs[1]), s->x1 = fmaxf(xs[0], xs[1]);
         s->y0 = fminf(ys[0], ys[1]), s->y1 = fmaxf(ys[0], ys[1]);
-        s->bx = u0 * dx - sp[i].base * dy;
-        s->by = u0 * dy + sp[i].base * dx;
+        s->bx = u0 * dx - sp[i].base * dy + ox;
+        s->by = u0 * dy + sp[i].base * dx + oy;
         s->size = size;
         s->dx = dx, s->dy = dy;
         s->line = (uint32_t)i;
@@ -504,6 +508,41 @@ static const struct lcase cases[] = {
      NONE,
      NULL,
      4,
+     ""},
+    /* A timestamp in the footer, with no label, is when the page was
+     * printed, not the acquisition; a rate down there is not taken
+     * either. */
+    {"footer",
+     {{10, 20, 10, "Vent. rate 72 BPM"},
+      {10, 570, 8, "Page 1 of 2"},
+      {300, 570, 8, "2024-07-19 08:00:00"},
+      {500, 570, 8, "80 bpm"}},
+     V(72, NA, NA, NA, NA, NA, NA, NA, NA),
+     NULL,
+     0,
+     "vent_rate_bpm=Vent. rate"},
+    /* One value a lead after a label: which is the label's? */
+    {"per_lead_row",
+     {{10, 20, 10, "QT"},
+      {60, 20, 10, "380"},
+      {90, 20, 10, "384"},
+      {120, 20, 10, "379"},
+      {10, 32, 10, "PR interval"},
+      {100, 32, 10, "160"},
+      {130, 32, 10, "ms"}},
+     V(NA, NA, 160, NA, NA, NA, NA, NA, NA),
+     NULL,
+     1,
+     NULL},
+    /* A value under a label without one, but with a label of its own to
+     * its left: not the upper label's. */
+    {"below_has_label",
+     {{100, 20, 10, "Heart rate:"},
+      {10, 32, 10, "Weight:"},
+      {100, 32, 10, "72"}},
+     NONE,
+     NULL,
+     0,
      ""},
     /* An unlabelled value next to text ending in ':' has a label, just
      * not one we know. */
