@@ -25,8 +25,13 @@ struct wave_seg {
     enum wave_speed_source speed_source;
     double speed_mm_s;
     double step; /* median time between vertices (s) */
-    double *t;   /* n times (s), owned */
-    float *v;    /* n values (mV), owned */
+    /* How v was read: its row's 0 mV level and 1 mV in points, and whether
+     * a pulse on the page gave them (a continued page without pulses takes
+     * the earlier page's for a row at the same place). */
+    double base_y, pt_per_mv;
+    bool pulse;
+    double *t; /* n times (s), owned */
+    float *v;  /* n values (mV), owned */
     size_t n;
     bool open_end;       /* cut where the next lead starts: samples stop short
                             of t[n - 1] */

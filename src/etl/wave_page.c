@@ -1873,6 +1873,9 @@ static int make_segment(const struct work *w, const struct piece *pc,
         out->v[k] = (float)((base - q[k].y) / pt_per_mv);
     }
     out->n = n;
+    out->base_y = base;
+    out->pt_per_mv = pt_per_mv;
+    out->pulse = row->pulse >= 0;
     out->lead = pc->lead;
     out->rhythm = pc->rhythm;
     out->mm_per_mv = pt_per_mv / w->mm_y;

@@ -25,6 +25,7 @@
 #define MAX_DOC_SAMPLES (1u << 22) /* all leads of a document: 16 MiB */
 #define DUP_MIN_S 0.5              /* overlap needed to call a repeat */
 #define DUP_CORR 0.9               /* ... and how alike it must be */
+#define CARRY_LEVEL_MM 2.0         /* rows this close are the same row */
 
 struct dlead {
     struct wave_lead l;
@@ -35,6 +36,9 @@ struct dlead {
     float last_v;
     double step; /* its segment's vertex step */
     int last_page;
+    /* The level and gain its last part was read with (points). */
+    double base_y, pt_per_mv;
+    bool pulse;
 };
 
 struct wave_doc {
@@ -160,10 +164,11 @@ static int push_sample(struct wave_doc *d, struct dlead *L, float v)
     return 0;
 }
 
-/* Resample g (times shifted by off) onto the grid after L's last sample;
- * between L's last vertex and g's first the line joins them. */
+/* Resample g (times shifted by off, values v * gain + shift) onto the
+ * grid after L's last sample; between L's last vertex and g's first the
+ * line joins them. */
 static int append(struct wave_doc *d, struct dlead *L, const struct wave_seg *g,
-                  double off)
+                  double off, double gain, double shift)
 {
     double rate = d->s.sample_rate_hz;
     double first = g->t[0] + off, last = g->t[g->n - 1] + off;
@@ -179,9 +184,9 @@ static int append(struct wave_doc *d, struct dlead *L, const struct wave_seg *g,
         double v;
         if (t < first && L->l.n > 0 && first > L->last_t) {
             double f = (t - L->last_t) / (first - L->last_t);
-            v = L->last_v + f * (g->v[0] - L->last_v);
+            v = L->last_v + f * (g->v[0] * gain + shift - L->last_v);
         } else {
-            v = seg_at(g, off, t, &j);
+            v = seg_at(g, off, t, &j) * gain + shift;
         }
         int rc = push_sample(d, L, (float)v);
         if (rc == 1) {
@@ -192,7 +197,7 @@ static int append(struct wave_doc *d, struct dlead *L, const struct wave_seg *g,
             return rc;
     }
     L->last_t = last;
-    L->last_v = g->v[g->n - 1];
+    L->last_v = (float)(g->v[g->n - 1] * gain + shift);
     L->step = g->step;
     return 0;
 }
@@ -286,25 +291,45 @@ int wave_doc_add_page(struct wave_doc *d, int page, const struct pdf_vectors *v,
             if (!(gap > -0.5 * L->step && gap <= fmax(4 * L->step, 0.1)))
                 L = NULL;
         }
+        double gain = 1, shift = 0;
         if (L) {
             if (L->last_page != page)
                 L->l.pages++;
             L->last_page = page;
+            unsigned q = g->quality;
+            enum wave_calibration cal = g->calibration;
+            /* A continued page in the same layout without its own pulse
+             * (a device prints it on the first page only): its rows read
+             * with the level and gain of the earlier part's pulse. */
+            if (!g->pulse && L->pulse &&
+                fabs(g->base_y - L->base_y) <= CARRY_LEVEL_MM * WAVE_MM) {
+                gain = g->pt_per_mv / L->pt_per_mv;
+                shift = (L->base_y - g->base_y) / L->pt_per_mv;
+                q &= ~WAVE_Q_BASELINE_ESTIMATED;
+                cal = WAVE_CAL_PULSE;
+            } else {
+                L->base_y = g->base_y;
+                L->pt_per_mv = g->pt_per_mv;
+                L->pulse = g->pulse;
+            }
             /* The lead is as well calibrated as its least well calibrated
              * part (the enums go from the page's own to the settings'). */
-            if (g->calibration > L->l.calibration)
-                L->l.calibration = g->calibration;
+            if (cal > L->l.calibration)
+                L->l.calibration = cal;
             if (g->speed_source > L->l.speed_source)
                 L->l.speed_source = g->speed_source;
-            L->l.quality |= g->quality;
+            L->l.quality |= q;
         } else {
             rc = new_lead(d, g, page, p->layout, &L);
             if (rc)
                 return rc;
             if (!L)
                 continue; /* MAX_LEADS */
+            L->base_y = g->base_y;
+            L->pt_per_mv = g->pt_per_mv;
+            L->pulse = g->pulse;
         }
-        rc = append(d, L, g, off);
+        rc = append(d, L, g, off, gain, shift);
         if (rc)
             return rc;
         if (L->l.n == 0 && L == &d->leads[d->n - 1]) {

@@ -185,6 +185,9 @@ describe('real ECG reports: waveforms', { timeout: 600_000 }, () => {
       assert.ok(Math.abs(w.samples.length / w.sample_rate_hz - 30) <= 0.01, `${name}: ${w.samples.length}`);
       assert.equal(w.page, 2);
       assert.equal(w.pages, 4);
+      // Pages 3-5 have no pulse; their rows sit where page 2's did.
+      assert.equal(w.calibration_source, 'pulse', name);
+      assert.ok(!w.quality.includes('baseline_estimated'), name);
       // The EDF is a second opinion, converted by the repository's author.
       const e = edf[`EKG ${name}`];
       const s = score(w, (t) => interp(e.v, t * e.rate));
