@@ -128,6 +128,13 @@ static enum pdf_render_mode etl_render_mode(const struct etl_config *cfg)
                                                : PDF_RENDER_CLIP;
 }
 
+/* CROP_PAGE=auto's choice: the first page with traces, else the first
+ * scan, else the first page read, else the first page (-1: none). */
+static int auto_page(int traces, int raster, int first)
+{
+    return traces >= 0 ? traces : raster >= 0 ? raster : first >= 0 ? first : 0;
+}
+
 bool etl_reads_pages(const struct etl_config *cfg)
 {
     return cfg->extract_waveforms || cfg->crop_leads ||
@@ -255,7 +262,7 @@ static void read_pages(struct etl_ctx *c, struct etl_worker *w,
     }
     if (!cropped) {
         if (crop < 0)
-            crop = raster >= 0 ? raster : first >= 0 ? first : 0;
+            crop = auto_page(-1, raster, first);
         render_regions(c, w, doc, crop, pages, row, encoded);
     }
     if (!rc)
@@ -286,6 +293,37 @@ static void read_pages(struct etl_ctx *c, struct etl_worker *w,
     }
     if (!cfg->extract_waveforms)
         wave_result_release(&row->wave);
+}
+
+int etl_crop_page(struct pdf_doc *doc, const struct etl_config *cfg, int *page)
+{
+    *page = cfg->crop_page - 1;
+    if (cfg->crop_page != CFG_PAGE_AUTO)
+        return 0;
+    const struct wave_settings ws = {cfg->paper_speed_mm_s, cfg->gain_mm_mv,
+                                     cfg->waveform_sample_rate};
+    struct pdf_vectors *v = NULL;
+    struct wave_result r = {0};
+    int raster = -1, first = -1, found = -1;
+    int rc = pdf_vectors_new(&v);
+    for (int p = 0; !rc && found < 0 && p < pdf_doc_page_count(doc); p++) {
+        if (!cfg_pages_has(&cfg->waveform_pages, p + 1))
+            continue;
+        rc = pdf_doc_vectors(doc, p, v);
+        if (!rc)
+            rc = wave_extract(v, &ws, &r);
+        if (rc)
+            break;
+        first = first < 0 ? p : first;
+        if (r.status == WAVE_EXTRACTED)
+            found = p;
+        else if (r.status == WAVE_RASTER_ONLY && raster < 0)
+            raster = p;
+    }
+    wave_result_release(&r);
+    pdf_vectors_free(v);
+    *page = auto_page(found, raster, first);
+    return rc;
 }
 
 /* Open, extract and render; the CPU-heavy part, run on a CPU queue thread

@@ -280,6 +280,23 @@ describe('real ECG reports: waveforms', { timeout: 600_000 }, () => {
     assert.ok(v1.w > 230 && v1.w < 290, JSON.stringify(v1));
   });
 
+  test('preview --crop-page auto shows the page run would crop', () => {
+    for (const [file, page] of [
+      ['shiansen_test_example_1.pdf', 1],
+      ['kardia_kardiamobile-6l-ecg.pdf', 2],
+      ['tricog_r.pdf', 1],
+    ]) {
+      const png = path.join(work, `${file}.png`);
+      const r = spawnSync(BIN, ['preview', '--crop-page', 'auto', path.join(CORPUS, file), '-o', png], {
+        env: cleanEnv,
+        encoding: 'utf8',
+      });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`: page ${page} of `), file);
+      assert.ok(fs.statSync(png).size > 1000);
+    }
+  });
+
   test(`DuckDB sees sane waveform rows (${sqlString('no NaN, finite mV')})`, async () => {
     const bad = await query(
       `SELECT file_id, lead FROM read_parquet('${OUT}/waveforms/*.parquet') WHERE list_max(samples) > 20 OR list_min(samples) < -20 OR len(samples) = 0`,
