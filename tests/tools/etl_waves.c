@@ -1,15 +1,17 @@
 /* etl_waves: what waveform extraction sees and finds on each page of a PDF,
  * for developing and checking the extractor by hand.
  *
- *   etl_waves [--paths] [--texts] [--samples LEAD] FILE
+ *   etl_waves [--paths] [--texts] [--samples LEAD] [--fuzz-seed OUT] FILE
  *
  * Per page: the counts pdf_doc_vectors() collected, then one line per
  * lead wave_extract() returned. --paths lists every stroked or filled
  * subpath of 8 or more points (bbox, points, width, colour), --texts every
  * text run with its position, --samples LEAD prints that lead's samples
- * (one per line, "t mV") on stderr. Prints values: a developer's
- * tool for test files, never for patient data. */
+ * (one per line, "t mV") on stderr, --fuzz-seed writes the pages'
+ * vectors as an input of tests/fuzz/fuzz_waves.c (the grid thinned out). Prints
+ * values: a developer's tool for test files, never for patient data. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +59,62 @@ static void dump_paths(const struct pdf_vectors *v)
     }
 }
 
+static void put16(FILE *f, int v)
+{
+    v = v < -32768 ? -32768 : v > 32767 ? 32767 : v;
+    fputc(v & 0xff, f);
+    fputc((v >> 8) & 0xff, f);
+}
+
+static void put_pt(FILE *f, float v)
+{
+    put16(f, (int)lroundf(v * 16));
+}
+
+/* One page in fuzz_waves' input format. */
+static void write_seed(FILE *f, const struct pdf_vectors *v)
+{
+    fputc('N', f);
+    put16(f, (int)v->page_w);
+    put16(f, (int)v->page_h);
+    /* Small seeds fuzz faster: some of the grid's lines and dots, the
+     * traces and pulses whole, in drawing order. */
+    size_t budget = 12000, lines = 1200, small = 400;
+    for (size_t i = 0; i < v->npaths && budget; i++) {
+        const struct pdf_vpath *p = &v->paths[i];
+        if (p->n <= 2 ? !lines-- : p->n <= 5 && p->filled ? !small-- : false)
+            continue;
+        size_t n = p->n < budget ? p->n : budget;
+        budget -= n;
+        fputc('P', f);
+        fputc((p->filled ? 1 : 0) | (p->closed ? 2 : 0), f);
+        fputc(p->rgb == 0 ? 0 : (p->rgb & 0xff) > 0xc0 ? 2 : 1, f);
+        put16(f, (int)n);
+        for (size_t k = 0; k < n; k++) {
+            put_pt(f, v->points[p->first + k].x);
+            put_pt(f, v->points[p->first + k].y);
+        }
+    }
+    for (size_t i = 0; i < v->ntexts; i++) {
+        const struct pdf_vtext *t = &v->texts[i];
+        size_t len = t->len < 255 ? t->len : 255;
+        fputc('T', f);
+        fputc((int)t->dir, f);
+        put_pt(f, t->x);
+        put_pt(f, t->y);
+        put_pt(f, t->x1);
+        put_pt(f, t->y1);
+        fputc((int)lroundf(t->size * 4) & 0xff, f);
+        fputc((int)len, f);
+        fwrite(v->text + t->off, 1, len, f);
+    }
+    if (v->nimages) {
+        fputc('I', f);
+        put16(f,
+              (int)(v->image_area / 64 > 65535 ? 65535 : v->image_area / 64));
+    }
+}
+
 static void dump_texts(const struct pdf_vectors *v)
 {
     for (size_t i = 0; i < v->ntexts; i++) {
@@ -69,7 +127,7 @@ static void dump_texts(const struct pdf_vectors *v)
 int main(int argc, char **argv)
 {
     bool paths = false, texts = false;
-    const char *want = NULL;
+    const char *want = NULL, *seed = NULL;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (!strcmp(argv[i], "--paths"))
@@ -78,12 +136,14 @@ int main(int argc, char **argv)
             texts = true;
         else if (!strcmp(argv[i], "--samples") && i + 1 < argc)
             want = argv[++i];
+        else if (!strcmp(argv[i], "--fuzz-seed") && i + 1 < argc)
+            seed = argv[++i];
         else
             break;
     }
     if (i + 1 != argc) {
         fprintf(stderr, "usage: etl_waves [--paths] [--texts] "
-                        "[--samples LEAD] FILE\n");
+                        "[--samples LEAD] [--fuzz-seed OUT] FILE\n");
         return 2;
     }
     struct buf data = BUF_INIT;
@@ -109,6 +169,11 @@ int main(int argc, char **argv)
     struct wave_doc *wd = NULL;
     if (wave_doc_new(&ws, &wd))
         return 1;
+    FILE *seed_file = seed ? fopen(seed, "wb") : NULL;
+    if (seed && !seed_file) {
+        fprintf(stderr, "etl_waves: %s: %s\n", seed, strerror(errno));
+        return 2;
+    }
     for (int page = 0; page < pdf_doc_page_count(d); page++) {
         rc = pdf_doc_vectors(d, page, v);
         if (rc) {
@@ -123,6 +188,8 @@ int main(int argc, char **argv)
             dump_paths(v);
         if (texts)
             dump_texts(v);
+        if (seed_file)
+            write_seed(seed_file, v);
         struct wave_page_info info;
         rc = wave_doc_add_page(wd, page, v, &info);
         if (rc) {
@@ -137,6 +204,8 @@ int main(int argc, char **argv)
                    info.strips[k].box.y0, info.strips[k].box.x1,
                    info.strips[k].box.y1);
     }
+    if (seed_file)
+        fclose(seed_file);
     struct wave_result r = {0};
     rc = wave_doc_finish(wd, &r);
     wave_doc_free(wd);
