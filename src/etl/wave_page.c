@@ -388,6 +388,8 @@ static int cmp_hline(const void *a, const void *b)
  * (sorted), for the 0 mV levels of rows without a pulse. */
 static int find_major_lines(struct work *w, struct hline *h, size_t n)
 {
+    if (n == 0)
+        return 0;
     qsort(h, n, sizeof(*h), cmp_hline);
     double *ys = malloc((n ? n : 1) * sizeof(*ys));
     if (!ys)
