@@ -1093,7 +1093,7 @@ static int parse_setting(const struct setting *s, const struct raw *r,
             *(int *)field = CFG_PAGE_AUTO;
             return 0;
         }
-        if (parse_i64(t, &v, NULL) || v < s->min || v > s->max)
+        if (!t || parse_i64(t, &v, NULL) || v < s->min || v > s->max)
             return fail(err, r,
                         "must be a page number from %lld to %lld, or "
                         "auto",

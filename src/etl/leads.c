@@ -160,7 +160,7 @@ int etl_leads_encode(struct etl_leads *l, struct img_jpeg *jpeg, int quality,
                 h = l->part[i].h > h ? l->part[i].h : h;
             }
         }
-        if (!w)
+        if (!w || !h)
             continue;
         unsigned char *px = malloc((size_t)w * h * 3);
         if (!px) {

@@ -841,8 +841,10 @@ static int collect_labels(struct work *w, const size_t *order,
 static int collect_polys(struct work *w)
 {
     const struct pdf_vectors *v = w->v;
-    w->pts = malloc((v->npoints ? v->npoints : 1) * sizeof(*w->pts));
-    w->polys = malloc((v->npaths ? v->npaths : 1) * sizeof(*w->polys));
+    /* calloc throughout: clang's analyzer cannot follow which entries were
+     * written, and would see the later reads as of garbage. */
+    w->pts = calloc(v->npoints ? v->npoints : 1, sizeof(*w->pts));
+    w->polys = calloc(v->npaths ? v->npaths : 1, sizeof(*w->polys));
     if (!w->pts || !w->polys)
         return ETL_ENOMEM;
     double min_span = TRACE_MIN_MM * w->mm_x;
@@ -939,7 +941,8 @@ static bool pulse_shape(const struct work *w, const struct pdf_vpoint *p,
 {
     if (n < 4 || n > PULSE_MAX_POINTS)
         return false;
-    double top = p[0].y, foot = p[0].y;
+    double top = p[0].y;
+    double foot = top;
     for (size_t i = 1; i < n; i++) {
         top = fmin(top, p[i].y);
         foot = fmax(foot, p[i].y);
@@ -1017,12 +1020,12 @@ static int find_pulse_strokes(struct work *w)
         double dx = fabs((double)a.x - b.x), dy = fabs((double)a.y - b.y);
         if (dy <= PULSE_TOL_PT && dx >= PULSE_MIN_S * w->pt_per_s &&
             dx <= PULSE_MAX_S * w->pt_per_s && nh < MAX_SOUP)
-            hz[nh++] = (struct edge){0.5 * (a.y + b.y), fmin(a.x, b.x),
-                                     fmax(a.x, b.x)};
+            hz[nh++] = (struct edge){0.5 * (a.y + b.y), fmin(a.x, (double)b.x),
+                                     fmax(a.x, (double)b.x)};
         else if (dx <= PULSE_TOL_PT && dy >= PULSE_MIN_MM * w->mm_y &&
                  dy <= PULSE_MAX_MM * w->mm_y && nv < MAX_SOUP)
-            vt[nv++] = (struct edge){0.5 * (a.x + b.x), fmin(a.y, b.y),
-                                     fmax(a.y, b.y)};
+            vt[nv++] = (struct edge){0.5 * (a.x + b.x), fmin(a.y, (double)b.y),
+                                     fmax(a.y, (double)b.y)};
     }
     qsort(vt, nv, sizeof(*vt), cmp_edge);
     for (size_t i = 0; i < nh && w->npu < MAX_PULSES; i++) {
@@ -1091,7 +1094,7 @@ static int find_traces(struct work *w)
     /* calloc: clang's analyzer cannot follow qsort's permutation and would
      * see the sorted traces as uninitialized. */
     w->tr = calloc(w->npolys ? w->npolys : 1, sizeof(*w->tr));
-    w->pu = malloc(MAX_PULSES * sizeof(*w->pu));
+    w->pu = calloc(MAX_PULSES, sizeof(*w->pu));
     if (!w->tr || !w->pu)
         return ETL_ENOMEM;
     double min_span = TRACE_MIN_MM * w->mm_x;
@@ -1510,7 +1513,7 @@ static bool rows_simultaneous(const struct work *w)
  * many, each piece's col set. */
 static size_t find_columns(struct work *w)
 {
-    double xs[MAX_PIECES];
+    double xs[MAX_PIECES] = {0};
     size_t n = 0;
     for (size_t i = 0; i < w->npc; i++) {
         if (!w->pc[i].rhythm)
@@ -1833,7 +1836,7 @@ static double row_pitch(const struct work *w)
 {
     if (w->nrows < 2)
         return 0;
-    double d[MAX_TRACES];
+    double d[MAX_TRACES] = {0};
     for (size_t r = 0; r + 1 < w->nrows; r++)
         d[r] = fabs(w->rows[r + 1].ref - w->rows[r].ref);
     return median_of(d, w->nrows - 1);
