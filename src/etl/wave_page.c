@@ -1541,14 +1541,14 @@ static size_t find_columns(struct work *w)
 /* Names by position in a known layout for pieces without a label: -1 when
  * the layout is not one of them. */
 static int layout_lead(const struct piece *pc, size_t row_index, size_t nrows,
-                       size_t ncols, int rhythm_no)
+                       size_t ncols, size_t nrhythm)
 {
     static const int rows3x4[3][4] = {
         {0, 3, 6, 9}, {1, 4, 7, 10}, {2, 5, 8, 11}};
-    static const int rhythm3x4[3] = {1, 6, 10}; /* II, V1, V5 */
+    /* One rhythm strip under a 3x4 is lead II on every device seen; which
+     * three leads three strips are differs between devices: unnamed. */
     if (pc->rhythm)
-        return nrows == 3 && ncols == 4 && rhythm_no < 3 ? rhythm3x4[rhythm_no]
-                                                         : -1;
+        return nrows == 3 && ncols == 4 && nrhythm == 1 ? 1 : -1;
     size_t col = pc->col < 0 ? 0 : (size_t)pc->col;
     if (col >= ncols || row_index >= nrows)
         return -1;
@@ -1624,7 +1624,6 @@ static void name_and_time(struct work *w, struct wave_page *out)
     }
 
     size_t row_index = 0;
-    int rhythm_no = 0;
     last_row = -1;
     double t_next = 0;   /* single lead: where the next row starts */
     double trace_t0 = 0; /* time of the current trace's start */
@@ -1670,11 +1669,10 @@ static void name_and_time(struct work *w, struct wave_page *out)
             continue;
         }
         if (pc->lead < 0) {
-            pc->lead = layout_lead(pc, row_index, nrows, ncols, rhythm_no);
+            pc->lead = layout_lead(pc, row_index, nrows, ncols, nrhythm);
             pc->quality |=
                 pc->lead >= 0 ? WAVE_Q_LABEL_FROM_LAYOUT : WAVE_Q_UNNAMED;
         }
-        rhythm_no += pc->rhythm;
     }
     set_layout_name(w, out, nrows, ncols, nrhythm);
 }

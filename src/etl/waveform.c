@@ -138,6 +138,13 @@ static bool repeats(const struct dlead *L, const struct wave_seg *g)
     return (sxy - sx * sy / n) / sqrt(vx * vy) >= DUP_CORR;
 }
 
+/* Does L already hold g (at its page times): over all of g's time, alike? */
+static bool covers(const struct dlead *L, const struct wave_seg *g)
+{
+    return L && g->t[0] >= L->l.start_s - L->step &&
+           g->t[g->n - 1] <= lead_end(L) + L->step && repeats(L, g);
+}
+
 static struct dlead *find_lead(struct wave_doc *d, int lead, bool rhythm)
 {
     for (size_t i = 0; lead >= 0 && i < d->n; i++) {
@@ -283,7 +290,17 @@ int wave_doc_add_page(struct wave_doc *d, int page, const struct pdf_vectors *v,
     double off = page_offset(d, p, &repeat);
     for (size_t i = 0; i < p->nseg; i++) {
         const struct wave_seg *g = &p->seg[i];
-        struct dlead *L = repeat ? NULL : find_lead(d, g->lead, g->rhythm);
+        struct dlead *L = find_lead(d, g->lead, g->rhythm);
+        bool second = false;
+        if (repeat && L) {
+            /* A page repeating leads already read: what is already there
+             * (as a lead or as its rhythm strip) is not written twice; the
+             * rest are second rows of their leads, rhythm strips. */
+            if (covers(L, g) || covers(find_lead(d, g->lead, !g->rhythm), g))
+                continue;
+            L = NULL;
+            second = true;
+        }
         /* Appended only where it starts after the lead's end, across at
          * most a few vertex steps (or 0.1 s); else a row of its own. */
         if (L) {
@@ -325,6 +342,7 @@ int wave_doc_add_page(struct wave_doc *d, int page, const struct pdf_vectors *v,
                 return rc;
             if (!L)
                 continue; /* MAX_LEADS */
+            L->l.rhythm |= second;
             L->base_y = g->base_y;
             L->pt_per_mv = g->pt_per_mv;
             L->pulse = g->pulse;

@@ -58,7 +58,7 @@ describe('device styles', { timeout: 600_000 }, () => {
         assert.ok(Math.abs(w.start_s - t.t0) <= 1 / w.sample_rate_hz, `${what}: start_s ${w.start_s}, want ${t.t0}`);
         const secs = w.samples.length / w.sample_rate_hz;
         assert.ok(Math.abs(secs - (t.t1 - t.t0)) <= 0.01, `${what}: ${secs} s, want ${t.t1 - t.t0}`);
-        assert.equal(w.layout, e.layout, what);
+        assert.equal(w.layout, e.layouts?.[t.page] ?? e.layout, what);
         assert.equal(w.paper_speed_mm_s, e.speed, what);
         assert.equal(w.speed_source, e.speedSource, what);
         assert.equal(w.calibration_source, e.calibration, what);

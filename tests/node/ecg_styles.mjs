@@ -193,32 +193,36 @@ function label(c, x, y, size, name, spaced) {
   }
 }
 
-// A 3x4 + rhythm page (792 x 612). opts: labelAt ("above" | "below"),
-// spaced, pulse kind or null, rowPolyline, rowBaseOnGrid, legend text,
-// grid options.
+// A 3x4 + rhythm page (792 x 612). opts: rhythms (leads of the rhythm
+// strips, default ['II']), labelAt ("above" | "below"), spaced, pulse kind
+// or null, rowPolyline, rowBaseOnGrid, legend text, grid options.
 function page3x4(o, opts) {
   const W = 792;
   const H = 612;
   const c = new Content(H);
   const gx0 = 30;
   const gy0 = 80;
-  const rows = 4;
-  const pitch = 26 * o.s;
+  const rhythms = opts.rhythms || ['II'];
+  const rows = 3 + rhythms.length;
+  const pitch = (rows > 4 ? 22 : 26) * o.s;
   const gx1 = gx0 + 260 * o.s;
   const gy1 = gy0 + rows * pitch + 10 * o.s;
   grid(c, o, gx0, gy0, gx1, gy1, opts.grid || {});
   const left = gx0 + 15 * o.s;
   const colW = 2.5 * o.speed * o.s;
   const truth = [];
+  const labelY = (y0) => (opts.labelAt === 'below' ? y0 + 6 * o.s : y0 - (rows > 4 ? 10 : 12) * o.s);
   c.pen(0, 0.6);
   for (let r = 0; r < rows; r++) {
     let y0 = gy0 + (r + 0.7) * pitch;
     if (opts.rowBaseOnGrid) y0 = gy0 + Math.round((y0 - gy0) / (5 * o.s)) * 5 * o.s;
     if (opts.pulse) pulse(c, o, left - 1 * o.s, y0, opts.pulse);
     c.pen(0, 0.6);
-    if (r === 3) {
-      c.poly(tracePoints(o, 'II', 0, 10, left, y0));
-      truth.push({ lead: 'II', rhythm: true, t0: 0, t1: 10 });
+    if (r >= 3) {
+      const lead = rhythms[r - 3];
+      c.poly(tracePoints(o, lead, 0, 10, left, y0));
+      label(c, left + 1.5 * o.s, labelY(y0), 9, lead, opts.spaced);
+      truth.push({ lead, rhythm: true, t0: 0, t1: 10 });
       continue;
     }
     const names = [0, 1, 2, 3].map((col) => LEADS[col * 3 + r]);
@@ -233,13 +237,10 @@ function page3x4(o, opts) {
       names.forEach((n, col) => c.poly(tracePoints(o, n, col * 2.5, (col + 1) * 2.5 - 0.004, left + col * colW + 0.4 * o.s, y0)));
     }
     names.forEach((n, col) => {
-      const lx = left + col * colW + 1.5 * o.s;
-      const ly = opts.labelAt === 'below' ? y0 + 6 * o.s : y0 - 12 * o.s;
-      label(c, lx, ly, 9, n, opts.spaced);
+      label(c, left + col * colW + 1.5 * o.s, labelY(y0), 9, n, opts.spaced);
       truth.push({ lead: n, rhythm: false, t0: col * 2.5, t1: (col + 1) * 2.5 });
     });
   }
-  label(c, left + 1.5 * o.s, gy0 + 3.7 * pitch + (opts.labelAt === 'below' ? 6 : -12) * o.s, 9, 'II', opts.spaced);
   if (opts.legend) c.text(gx0, gy1 + 14, 8, opts.legend);
   return { c, W, H, truth };
 }
@@ -358,6 +359,25 @@ export function styles() {
     speedSource: 'legend',
     labelled: false,
   });
+
+  // 3x4 with three rhythm strips (V1, II, V5), labelled.
+  p = page3x4(unit(), { labelAt: 'above', pulse: 'poly', rhythms: ['V1', 'II', 'V5'], legend: '25 mm/s 10 mm/mV' });
+  add('three_rhythm_strips', [plain(p)], p.truth, { layout: '3x4+3', speed: 25, gain: 10, calibration: 'pulse', speedSource: 'legend', labelled: true });
+
+  // A 3x4 page, then a page of the same twelve leads as 10 s rows (a rhythm
+  // page): the second page's rows are rhythm strips on the same time axis,
+  // and its II, already read as page 1's rhythm strip, is not written twice.
+  const first = page3x4(unit(), { labelAt: 'above', pulse: 'poly', legend: '25 mm/s 10 mm/mV' });
+  const second = pageRows(unit(), LEADS, 0, 10, { labelAt: 'above', pulse: 'poly', legend: '25 mm/s 10 mm/mV' });
+  add(
+    'rhythm_page',
+    [plain(first), plain(second)],
+    [
+      ...first.truth.map((t) => ({ ...t, page: 1 })),
+      ...second.truth.filter((t) => t.lead !== 'II').map((t) => ({ ...t, rhythm: true, page: 2 })),
+    ],
+    { layout: '3x4+1', layouts: { 2: '12x1' }, speed: 25, gain: 10, calibration: 'pulse', speedSource: 'legend', labelled: true },
+  );
 
   // Twelve unlabelled rows at 5 mm/mV: named by the layout's order.
   const o12 = unit(25, 5);
