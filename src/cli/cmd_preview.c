@@ -235,12 +235,14 @@ int cmd_preview(int argc, char **argv)
         rc = pdf_worker_new(engine, &worker);
     if (!rc)
         rc = pdf_doc_open(worker, pdf.data, pdf.len, &doc);
-    int page = cfg.crop_page - 1;
-    if (!rc && cfg.crop_page > pdf_doc_page_count(doc)) {
+    int page = 0;
+    if (!rc)
+        rc = etl_crop_page(doc, &cfg, &page);
+    if (!rc && page >= pdf_doc_page_count(doc)) {
         fprintf(stderr,
                 "bpecg-etl preview: %s: page %d does not exist (the "
                 "PDF has %d)\n",
-                file, cfg.crop_page, pdf_doc_page_count(doc));
+                file, page + 1, pdf_doc_page_count(doc));
         goto out;
     }
     struct pdf_irect px = {0, 0, 0, 0};
@@ -267,8 +269,8 @@ int cmd_preview(int argc, char **argv)
     const char *unit = crops.unit == CROP_UNIT_PX ? "px" : "pt";
     printf("%s: page %d of %s at %d dpi: %d x %d px, drawn at +%d,+%d in "
            "the image\n",
-           out, cfg.crop_page, file, cfg.image_dpi, px.x1 - px.x0,
-           px.y1 - px.y0, PDF_PREVIEW_MARGIN, PDF_PREVIEW_MARGIN);
+           out, page + 1, file, cfg.image_dpi, px.x1 - px.x0, px.y1 - px.y0,
+           PDF_PREVIEW_MARGIN, PDF_PREVIEW_MARGIN);
     const struct pdf_irect everything = {INT_MIN / 2, INT_MIN / 2, INT_MAX / 2,
                                          INT_MAX / 2};
     for (size_t i = 0; i < crops.n; i++) {

@@ -54,6 +54,8 @@ enum stype {
     ST_LEVEL,   /* enum log_level via log_level_parse */
     ST_FORMAT,  /* enum log_format via log_format_parse */
     ST_BOOL,    /* --name / --no-name; with env, "0" or "1" there */
+    ST_PAGE,    /* a page number in [min, max], or "auto" (CFG_PAGE_AUTO) */
+    ST_PAGES,   /* "all", or pages and ranges "1,3-5" (struct cfg_pages) */
 };
 
 enum scheck {
@@ -84,8 +86,6 @@ struct setting {
     const char *metavar;                   /* for --help */
     const char *def_text;                  /* shown instead of def */
     const char *accepted;                  /* shown instead of the range */
-    const char *word; /* ST_INT: a word accepted instead of a number */
-    int word_value;   /* what that word stores */
     const char *help;
     size_t off; /* into struct etl_config */
 };
@@ -216,13 +216,11 @@ static const struct setting settings[] = {
      .off = OFF(image_quality)},
     {.env = "TEXT_PAGE",
      .flag = "text-page",
-     .type = ST_INT,
+     .type = ST_PAGE,
      .def = "1",
      .min = 1,
      .max = 100000,
-     .word = "auto",
-     .word_value = CFG_PAGE_AUTO,
-     .metavar = "N|auto",
+     .metavar = "N",
      .help = "Page whose text goes into the text column and whose "
              "measurements are read, counting from 1. `auto`: the page with "
              "the measurement block, the one of the first 16 pages where "
@@ -230,12 +228,15 @@ static const struct setting settings[] = {
      .off = OFF(text_page)},
     {.env = "CROP_PAGE",
      .flag = "crop-page",
-     .type = ST_INT,
+     .type = ST_PAGE,
      .def = "2",
      .min = 1,
      .max = 100000,
      .metavar = "N",
-     .help = "Page the crop regions are rendered from, counting from 1.",
+     .help = "Page the crop regions are rendered from, counting from 1; "
+             "`auto`: the first page of `WAVEFORM_PAGES` with vector ECG "
+             "traces, else the first that is a scanned image, else the first "
+             "read (one-page reports need no setting).",
      .off = OFF(crop_page)},
     {.env = "CROP_REGIONS",
      .flag = "crop-regions",
@@ -396,11 +397,35 @@ static const struct setting settings[] = {
      .flag = "extract-waveforms",
      .type = ST_BOOL,
      .def = "0",
-     .help = "`1` also reads the ECG traces of the crop page (vector pages "
-             "only) as calibrated samples in mV and writes them, one row per "
-             "lead, to `{WAVEFORM_PREFIX}batch_NNNNNN.parquet`; the results "
-             "get `leads_extracted` and `waveform_status`.",
+     .help = "`1` also reads the ECG traces of the pages (`WAVEFORM_PAGES`; "
+             "vector pages only) as calibrated samples in mV and writes them, "
+             "one row per lead, to `{WAVEFORM_PREFIX}batch_NNNNNN.parquet`; "
+             "the results get `leads_extracted` and `waveform_status`.",
      .off = OFF(extract_waveforms)},
+    {.env = "WAVEFORM_PAGES",
+     .flag = "waveform-pages",
+     .type = ST_PAGES,
+     .def = "all",
+     .min = 1,
+     .max = 100000,
+     .metavar = "PAGES",
+     .accepted = "`all`, or pages and ranges such as `1,3-5` (1 to 100000, "
+                 "at most 16 parts)",
+     .help = "Pages read for waveforms (`EXTRACT_WAVEFORMS`), lead crops "
+             "(`CROP_LEADS`) and `CROP_PAGE=auto`. Leads spread over pages "
+             "come out as one recording; a recording continued over pages "
+             "is joined into one lead per name.",
+     .off = OFF(waveform_pages)},
+    {.env = "CROP_LEADS",
+     .flag = "crop-leads",
+     .type = ST_BOOL,
+     .def = "0",
+     .help = "`1` also writes one JPEG per lead found on the pages "
+             "(`{IMAGE_PREFIX}{file_id}/lead_{name}.jpg`, `lead_{name}_rhythm."
+             "jpg` for a rhythm strip): the strip's box, from its trace and "
+             "label, at `IMAGE_DPI`; a lead continued over pages is one "
+             "image, its parts side by side.",
+     .off = OFF(crop_leads)},
     {.env = "WAVEFORM_PREFIX",
      .flag = "waveform-prefix",
      .type = ST_PREFIX,
@@ -429,8 +454,8 @@ static const struct setting settings[] = {
      .dmin = 5,
      .dmax = 200,
      .metavar = "MM_S",
-     .help = "Paper speed of the ECG pages in mm/s: the time axis of the "
-             "extracted leads.",
+     .help = "Paper speed in mm/s for pages that print none (a printed "
+             "`25 mm/s` wins): the time axis of the extracted leads.",
      .off = OFF(paper_speed_mm_s)},
     {.env = "GAIN_MM_MV",
      .flag = "gain-mm-mv",
@@ -439,8 +464,8 @@ static const struct setting settings[] = {
      .dmin = 1,
      .dmax = 100,
      .metavar = "MM_MV",
-     .help = "Gain of the ECG pages in mm/mV, used for a row of leads "
-             "without a 1 mV calibration pulse.",
+     .help = "Gain in mm/mV for rows of leads with no 1 mV calibration "
+             "pulse on a page that prints none (a printed `10 mm/mV` wins).",
      .off = OFF(gain_mm_mv)},
 
     /* Logging */
@@ -722,8 +747,6 @@ static void add_accepted(struct buf *b, const struct setting *s)
             buf_printf(b, "%lld or more", (long long)s->min);
         else
             buf_printf(b, "%lld to %lld", (long long)s->min, (long long)s->max);
-        if (s->word)
-            buf_printf(b, ", or `%s`", s->word);
         return;
     case ST_SIZE:
         add_size(b, s->min);
@@ -739,6 +762,10 @@ static void add_accepted(struct buf *b, const struct setting *s)
     case ST_ENUM:
         for (size_t i = 0; s->choices[i].name; i++)
             buf_printf(b, "%s`%s`", i ? ", " : "", s->choices[i].name);
+        return;
+    case ST_PAGE:
+        buf_printf(b, "%lld to %lld, or `auto`", (long long)s->min,
+                   (long long)s->max);
         return;
     case ST_BOOL:
         if (s->env)
@@ -872,6 +899,56 @@ static bool prefix_safe(const char *t)
     return true;
 }
 
+/* "all", or comma-separated N and N-M (first <= last) within the
+ * setting's range; no spaces. */
+static int parse_pages(const char *t, const struct setting *s,
+                       struct cfg_pages *out)
+{
+    struct cfg_pages p = {0};
+    if (!t || !*t)
+        return ETL_EINVAL;
+    if (strcasecmp(t, "all") == 0) {
+        *out = p;
+        return 0;
+    }
+    const char *q = t;
+    for (;;) {
+        int64_t a, b;
+        const char *end;
+        if (!isdigit((unsigned char)*q) || parse_i64(q, &a, &end))
+            return ETL_EINVAL;
+        b = a;
+        if (*end == '-') {
+            q = end + 1;
+            if (!isdigit((unsigned char)*q) || parse_i64(q, &b, &end))
+                return ETL_EINVAL;
+        }
+        if (a < s->min || b > s->max || a > b || p.n >= CFG_MAX_PAGE_RANGES)
+            return ETL_EINVAL;
+        p.range[p.n].first = (int)a;
+        p.range[p.n].last = (int)b;
+        p.n++;
+        if (*end == '\0')
+            break;
+        if (*end != ',')
+            return ETL_EINVAL;
+        q = end + 1;
+    }
+    *out = p;
+    return 0;
+}
+
+bool cfg_pages_has(const struct cfg_pages *p, int page)
+{
+    if (p->n == 0)
+        return page >= 1;
+    for (int i = 0; i < p->n; i++) {
+        if (page >= p->range[i].first && page <= p->range[i].last)
+            return true;
+    }
+    return false;
+}
+
 static int set_string(char **field, const char *t, size_t len)
 {
     char *copy = malloc(len + 1);
@@ -952,19 +1029,12 @@ static int parse_setting(const struct setting *s, const struct raw *r,
     }
     case ST_INT:
     case ST_INT64:
-        assert(!s->word || s->type == ST_INT);
-        if (s->word && strcasecmp(t, s->word) == 0) {
-            *(int *)field = s->word_value;
-            return 0;
-        }
         if (parse_i64(t, &v, NULL) || v < s->min || v > s->max) {
-            const char *alt = s->word ? ", or " : "";
-            const char *word = s->word ? s->word : "";
             if (s->max == INT64_MAX)
-                return fail(err, r, "must be an integer >= %lld%s%s",
-                            (long long)s->min, alt, word);
-            return fail(err, r, "must be an integer from %lld to %lld%s%s",
-                        (long long)s->min, (long long)s->max, alt, word);
+                return fail(err, r, "must be an integer >= %lld",
+                            (long long)s->min);
+            return fail(err, r, "must be an integer from %lld to %lld",
+                        (long long)s->min, (long long)s->max);
         }
         if (s->type == ST_INT)
             *(int *)field = (int)v;
@@ -1022,6 +1092,26 @@ static int parse_setting(const struct setting *s, const struct raw *r,
         }
         return 0;
     }
+    case ST_PAGE:
+        if (t && strcasecmp(t, "auto") == 0) {
+            *(int *)field = CFG_PAGE_AUTO;
+            return 0;
+        }
+        if (!t || parse_i64(t, &v, NULL) || v < s->min || v > s->max)
+            return fail(err, r,
+                        "must be a page number from %lld to %lld, or "
+                        "auto",
+                        (long long)s->min, (long long)s->max);
+        *(int *)field = (int)v;
+        return 0;
+    case ST_PAGES:
+        if (parse_pages(t, s, (struct cfg_pages *)field))
+            return fail(err, r,
+                        "must be all, or page numbers and ranges from %lld to "
+                        "%lld separated by commas, such as 1,3-5 (at most %d)",
+                        (long long)s->min, (long long)s->max,
+                        CFG_MAX_PAGE_RANGES);
+        return 0;
     case ST_BOOL:
         /* Flags arrive as "1"/"0" (scan_flags); the variable is the
          * user's text. */
@@ -1475,6 +1565,16 @@ void cfg_hash(const struct etl_config *c, const char *crops, char out[17])
     h = fnv_add(h, "metadata_prefix", c->metadata_prefix);
     /* Without extraction the waveform settings change nothing written, and
      * earlier runs keep their hash. */
+    if (c->extract_waveforms || c->crop_leads ||
+        c->crop_page == CFG_PAGE_AUTO) {
+        h = fnv_int(h, "waveform_pages_n", c->waveform_pages.n);
+        for (int i = 0; i < c->waveform_pages.n; i++) {
+            h = fnv_int(h, "first", c->waveform_pages.range[i].first);
+            h = fnv_int(h, "last", c->waveform_pages.range[i].last);
+        }
+    }
+    if (c->crop_leads)
+        h = fnv_int(h, "crop_leads", 1);
     if (c->extract_waveforms) {
         char t[64];
         h = fnv_add(h, "waveform_prefix", c->waveform_prefix);

@@ -18,8 +18,20 @@
 
 enum cfg_render_mode { CFG_RENDER_CLIP, CFG_RENDER_PAGE };
 
-/* A page setting given as `auto`: the program picks the page. */
+/* A page setting's "auto" (the page is found in each PDF). */
 #define CFG_PAGE_AUTO 0
+
+/* A set of pages (1-based): n ranges, or every page when n is 0. */
+#define CFG_MAX_PAGE_RANGES 16
+struct cfg_pages {
+    int n;
+    struct {
+        int first, last;
+    } range[CFG_MAX_PAGE_RANGES];
+};
+
+/* Is page (1-based) in the set? */
+bool cfg_pages_has(const struct cfg_pages *p, int page);
 enum cfg_codec { CFG_CODEC_ZSTD, CFG_CODEC_SNAPPY, CFG_CODEC_NONE };
 
 struct etl_config {
@@ -42,7 +54,7 @@ struct etl_config {
     int image_dpi;      /* IMAGE_DPI 100 (36..600) */
     int image_quality;  /* IMAGE_QUALITY 85 (1..100) */
     int text_page;      /* TEXT_PAGE 1 (1-based; 1..100000), or CFG_PAGE_AUTO */
-    int crop_page;      /* CROP_PAGE 2 (1-based; 1..100000) */
+    int crop_page;      /* CROP_PAGE 2 (1-based; 1..100000), or CFG_PAGE_AUTO */
     char *crop_regions; /* CROP_REGIONS inline JSON, or NULL */
     char *crop_regions_file;          /* CROP_REGIONS_FILE / --crops, or NULL */
     char *redact_regions;             /* REDACT_REGIONS inline JSON, or NULL */
@@ -62,8 +74,10 @@ struct etl_config {
     enum cfg_codec parquet_compression; /* PARQUET_COMPRESSION zstd */
 
     /* Waveforms (the crop page's vector traces as samples) */
-    bool extract_waveforms;   /* EXTRACT_WAVEFORMS 0|1, default 0 */
-    char *waveform_prefix;    /* WAVEFORM_PREFIX, default "waveforms/" */
+    bool extract_waveforms;          /* EXTRACT_WAVEFORMS 0|1, default 0 */
+    struct cfg_pages waveform_pages; /* WAVEFORM_PAGES, default all */
+    bool crop_leads;                 /* CROP_LEADS 0|1, default 0 */
+    char *waveform_prefix;           /* WAVEFORM_PREFIX, default "waveforms/" */
     int waveform_sample_rate; /* WAVEFORM_SAMPLE_RATE 500 Hz (50..10000) */
     double paper_speed_mm_s;  /* PAPER_SPEED_MM_S 25 (5..200) */
     double gain_mm_mv;        /* GAIN_MM_MV 10 (1..100), without a pulse */

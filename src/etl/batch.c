@@ -264,8 +264,12 @@ int etl_ctx_new(const struct etl_config *cfg, struct etl_ctx **out,
             rc = img_jpeg_new(&w->jpeg);
         if (!rc)
             rc = pdf_layout_new(&w->layout);
-        if (!rc && cfg->extract_waveforms)
+        for (size_t j = 0; j < ETL_MAX_LEAD_CROPS; j++)
+            buf_init(&w->lead_jpegs[j], 0);
+        if (!rc && etl_reads_pages(cfg))
             rc = pdf_vectors_new(&w->vectors);
+        if (!rc && cfg->crop_leads)
+            rc = etl_leads_new(&w->leads);
         if (rc)
             goto fail;
     }
@@ -297,9 +301,12 @@ void etl_ctx_free(struct etl_ctx *c)
         img_jpeg_free(w->jpeg);
         pdf_layout_free(w->layout);
         pdf_vectors_free(w->vectors);
+        etl_leads_free(w->leads);
         buf_release(&w->bytes);
         for (size_t j = 0; j < CROP_MAX_REGIONS; j++)
             buf_release(&w->jpegs[j]);
+        for (size_t j = 0; j < ETL_MAX_LEAD_CROPS; j++)
+            buf_release(&w->lead_jpegs[j]);
     }
     free(c->workers);
     pdf_engine_free(c->engine);
@@ -779,6 +786,10 @@ enum {
     WCOL_MM_PER_MV,
     WCOL_PAPER_SPEED_MM_S,
     WCOL_QUALITY,
+    WCOL_SPEED_SOURCE,
+    WCOL_PAGE,
+    WCOL_PAGES,
+    WCOL_LAYOUT,
     WCOL_COUNT
 };
 
@@ -800,6 +811,10 @@ static const struct pq_column wave_columns[WCOL_COUNT] = {
     [WCOL_PAPER_SPEED_MM_S] = {"paper_speed_mm_s", PQ_DOUBLE, false, false,
                                false},
     [WCOL_QUALITY] = {"quality", PQ_STRING, false, true, true},
+    [WCOL_SPEED_SOURCE] = {"speed_source", PQ_STRING, false, false, true},
+    [WCOL_PAGE] = {"page", PQ_INT32, false, false, false},
+    [WCOL_PAGES] = {"pages", PQ_INT32, false, false, false},
+    [WCOL_LAYOUT] = {"layout", PQ_STRING, false, false, true},
 };
 
 /* Row groups of the waveform file: the writer holds up to about twice
@@ -905,11 +920,20 @@ static int wave_write_lead(struct wave_sink *s, const struct etl_row *r,
     if (!rc)
         rc = pq_set_double(w, WCOL_MM_PER_MV, l->mm_per_mv);
     if (!rc)
-        rc = pq_set_double(w, WCOL_PAPER_SPEED_MM_S, c->cfg->paper_speed_mm_s);
+        rc = pq_set_double(w, WCOL_PAPER_SPEED_MM_S, l->paper_speed_mm_s);
     if (!rc)
         rc = pq_list_begin(w, WCOL_QUALITY);
     for (size_t k = 0; !rc && k < nq; k++)
         rc = pq_set_str(w, WCOL_QUALITY, q[k], strlen(q[k]));
+    const char *speed = wave_speed_source_name(l->speed_source);
+    if (!rc)
+        rc = pq_set_str(w, WCOL_SPEED_SOURCE, speed, strlen(speed));
+    if (!rc)
+        rc = pq_set_i32(w, WCOL_PAGE, l->page + 1);
+    if (!rc)
+        rc = pq_set_i32(w, WCOL_PAGES, l->pages);
+    if (!rc)
+        rc = pq_set_str(w, WCOL_LAYOUT, l->layout, strlen(l->layout));
     if (!rc)
         rc = pq_end_row(w);
     return rc;

@@ -154,4 +154,11 @@ bool etl_is_pdf_key(const char *key);
 size_t etl_redact_boxes(const struct crop_set *s, int dpi,
                         const struct pdf_irect *page, struct pdf_irect *out);
 
+struct pdf_doc;
+/* The crop page (0-based) as `run` chooses it: CROP_PAGE - 1, or for
+ * CROP_PAGE=auto the first page of WAVEFORM_PAGES with vector ECG traces,
+ * else the first that is a scanned image, else the first read, else 0.
+ * Returns 0 or the ETL_EPDF_* code of a page that could not be read. */
+int etl_crop_page(struct pdf_doc *doc, const struct etl_config *cfg, int *page);
+
 #endif

@@ -31,7 +31,7 @@ struct etl_row {
     double processing_time_ms;
     int64_t processed_at_ms;
     struct fields_result fields; /* measurements read from text */
-    /* EXTRACT_WAVEFORMS: ETL_WAVE_NULL until page CROP_PAGE was opened,
+    /* EXTRACT_WAVEFORMS: ETL_WAVE_NULL until the PDF's pages were read,
      * then an enum wave_status or ETL_WAVE_FAILED. The leads wait in wave
      * until the batch writes them to the waveform file, which releases
      * them; leads_extracted keeps their number for the results row. */
@@ -43,15 +43,46 @@ struct etl_row {
 #define ETL_WAVE_NULL (-1)
 #define ETL_WAVE_FAILED ((int)WAVE_STATUS_COUNT)
 
+/* Lead crops (CROP_LEADS, leads.c): per worker, reset for each PDF. */
+#define ETL_MAX_LEAD_CROPS 64 /* = the leads one document may give */
+#define ETL_LEAD_NAME_MAX 32  /* "lead_aVR_rhythm_12" and its NUL */
+struct etl_leads;
+
+int etl_leads_new(struct etl_leads **out);
+void etl_leads_free(struct etl_leads *l);
+void etl_leads_reset(struct etl_leads *l);
+/* Render the strips info lists on page (0-based) and keep their pixels,
+ * redacted and in mode as the crops are. A PDF's strips hold at most 24
+ * million pixels: those past it are left out (etl_leads_over_budget). */
+int etl_leads_add_page(struct etl_leads *l, struct pdf_doc *doc, int page,
+                       int dpi, const struct wave_page_info *info,
+                       const struct pdf_irect *redact, size_t nredact,
+                       enum pdf_render_mode mode);
+/* One JPEG per lead (its strips side by side) into jpegs[0..*n), with its
+ * crop name ("lead_II", "lead_II_rhythm", "lead_V1_2") in names. */
+int etl_leads_encode(struct etl_leads *l, struct img_jpeg *jpeg, int quality,
+                     struct buf *jpegs, char (*names)[ETL_LEAD_NAME_MAX],
+                     size_t *n_out);
+bool etl_leads_over_budget(const struct etl_leads *l);
+
 /* Per worker thread: everything reused from one PDF to the next. */
 struct etl_worker {
     struct pdf_worker *pdf;
     struct img_jpeg *jpeg;
     struct buf bytes; /* the PDF */
     struct buf jpegs[CROP_MAX_REGIONS];
-    struct pdf_vectors *vectors; /* EXTRACT_WAVEFORMS only, else NULL */
-    struct pdf_layout *layout;   /* the text page's, for measurements */
+    struct pdf_layout *layout; /* the text page's, for measurements */
+    /* Reading pages' vectors (EXTRACT_WAVEFORMS, CROP_LEADS or
+     * CROP_PAGE=auto), else NULL. */
+    struct pdf_vectors *vectors;
+    struct etl_leads *leads; /* CROP_LEADS only, else NULL */
+    struct buf lead_jpegs[ETL_MAX_LEAD_CROPS];
+    char lead_names[ETL_MAX_LEAD_CROPS][ETL_LEAD_NAME_MAX];
+    size_t n_lead_jpegs;
 };
+
+/* Whether a PDF's pages are read for their vectors. */
+bool etl_reads_pages(const struct etl_config *cfg);
 
 struct etl_ctx {
     const struct etl_config *cfg;

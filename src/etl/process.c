@@ -122,33 +122,208 @@ size_t etl_redact_boxes(const struct crop_set *s, int dpi,
     return n;
 }
 
-/* The crop page's traces as samples, from the display list the crops were
- * rendered from. Whatever goes wrong here costs the row its waveforms (a
- * problem, so the row is partial), never its crops. Nothing of the samples
- * is logged. */
-static void extract_waves(struct etl_ctx *c, struct etl_worker *w,
-                          struct pdf_doc *doc, struct etl_row *row)
+static enum pdf_render_mode etl_render_mode(const struct etl_config *cfg)
+{
+    return cfg->render_mode == CFG_RENDER_PAGE ? PDF_RENDER_PAGE
+                                               : PDF_RENDER_CLIP;
+}
+
+/* CROP_PAGE=auto's choice: the first page with traces, else the first
+ * scan, else the first page read, else the first page (-1: none). */
+static int auto_page(int traces, int raster, int first)
+{
+    return traces >= 0 ? traces : raster >= 0 ? raster : first >= 0 ? first : 0;
+}
+
+bool etl_reads_pages(const struct etl_config *cfg)
+{
+    return cfg->extract_waveforms || cfg->crop_leads ||
+           cfg->crop_page == CFG_PAGE_AUTO;
+}
+
+/* Render the crop regions of page (0-based) and encode them into
+ * w->jpegs; encoded[i] is set for the regions done. */
+static void render_regions(struct etl_ctx *c, struct etl_worker *w,
+                           struct pdf_doc *doc, int page, int pages,
+                           struct etl_row *row, bool *encoded)
+{
+    const struct etl_config *cfg = c->cfg;
+    struct pdf_irect page_px, boxes[CROP_MAX_REGIONS];
+    size_t region_of[CROP_MAX_REGIONS], nbox = 0;
+    if (page >= pages) {
+        row_problem(row, "missing_page",
+                    "crop page %d does not exist (the PDF has %d)", page + 1,
+                    pages);
+        return;
+    }
+    int rc = pdf_doc_page_pixels(doc, page, cfg->image_dpi, &page_px);
+    if (rc) {
+        row_problem(row, etl_errname(rc), "crop page %d: %s", page + 1,
+                    etl_strerror(rc));
+        return;
+    }
+    for (size_t i = 0; i < c->crops.n; i++) {
+        enum crop_fit fit =
+            crops_box(&c->crops, i, cfg->image_dpi, &page_px, &boxes[nbox]);
+        if (fit == CROP_OUTSIDE) {
+            row_problem(row, "region_outside_page",
+                        "region %s lies outside page %d",
+                        c->crops.regions[i].name, page + 1);
+            continue;
+        }
+        if (fit == CROP_CLIPPED)
+            LOGF(LOG_DEBUG, "region_clipped", LF_S("file_id", row->file_id),
+                 LF_S("region", c->crops.regions[i].name));
+        region_of[nbox++] = i;
+    }
+    if (!nbox)
+        return;
+    struct encode_arg ea = {w, region_of, cfg->image_quality, 0};
+    struct pdf_irect redact[CROP_MAX_REGIONS];
+    size_t nredact =
+        etl_redact_boxes(&c->redact, cfg->image_dpi, &page_px, redact);
+    rc =
+        pdf_doc_render_redacted(doc, page, cfg->image_dpi, boxes, nbox, redact,
+                                nredact, etl_render_mode(cfg), encode_box, &ea);
+    if (rc) {
+        row_problem(row, etl_errname(rc), "rendering page %d: %s", page + 1,
+                    etl_strerror(rc));
+        return;
+    }
+    for (size_t j = 0; j < nbox; j++)
+        encoded[region_of[j]] = true;
+}
+
+/* Lead crops of page (0-based), redacted as the crops are. */
+static void crop_leads(struct etl_ctx *c, struct etl_worker *w,
+                       struct pdf_doc *doc, int page,
+                       const struct wave_page_info *info, struct etl_row *row)
+{
+    const struct etl_config *cfg = c->cfg;
+    struct pdf_irect page_px, redact[CROP_MAX_REGIONS];
+    int rc = pdf_doc_page_pixels(doc, page, cfg->image_dpi, &page_px);
+    size_t nredact =
+        rc ? 0 : etl_redact_boxes(&c->redact, cfg->image_dpi, &page_px, redact);
+    if (!rc)
+        rc = etl_leads_add_page(w->leads, doc, page, cfg->image_dpi, info,
+                                redact, nredact, etl_render_mode(cfg));
+    if (rc)
+        row_problem(row, etl_errname(rc), "lead crops of page %d: %s", page + 1,
+                    etl_strerror(rc));
+}
+
+/* Read the pages of WAVEFORM_PAGES in order for waveforms, lead crops and
+ * CROP_PAGE=auto, rendering the crop regions when the crop page comes by
+ * (its display list is then built once for both). Whatever goes wrong
+ * here costs the row its waveforms or lead crops (a problem, so the row is
+ * partial), never its crops. Nothing of the samples is logged. */
+static void read_pages(struct etl_ctx *c, struct etl_worker *w,
+                       struct pdf_doc *doc, int pages, struct etl_row *row,
+                       bool *encoded)
 {
     const struct etl_config *cfg = c->cfg;
     const struct wave_settings ws = {cfg->paper_speed_mm_s, cfg->gain_mm_mv,
                                      cfg->waveform_sample_rate};
-    int rc = pdf_doc_vectors(doc, cfg->crop_page - 1, w->vectors);
+    bool autocrop = cfg->crop_page == CFG_PAGE_AUTO;
+    int crop = autocrop ? -1 : cfg->crop_page - 1;
+    int raster = -1, first = -1;
+    bool cropped = false;
+    struct wave_doc *wd = NULL;
+    int rc = wave_doc_new(&ws, &wd);
+    if (w->leads)
+        etl_leads_reset(w->leads);
+    for (int p = 0; !rc && p < pages; p++) {
+        if (!cfg_pages_has(&cfg->waveform_pages, p + 1))
+            continue;
+        /* CROP_PAGE=auto alone needs only the first page with traces. */
+        if (cropped && !cfg->extract_waveforms && !cfg->crop_leads)
+            break;
+        struct wave_page_info info;
+        rc = pdf_doc_vectors(doc, p, w->vectors);
+        if (!rc)
+            rc = wave_doc_add_page(wd, p, w->vectors, &info);
+        pdf_vectors_reset(w->vectors); /* the leads own their samples */
+        if (rc) {
+            row_problem(row, etl_errname(rc), "waveforms of page %d: %s", p + 1,
+                        etl_strerror(rc));
+            break;
+        }
+        first = first < 0 ? p : first;
+        if (raster < 0 && info.status == WAVE_RASTER_ONLY)
+            raster = p;
+        if (autocrop && crop < 0 && info.status == WAVE_EXTRACTED)
+            crop = p;
+        if (!cropped && p == crop) {
+            render_regions(c, w, doc, p, pages, row, encoded);
+            cropped = true;
+        }
+        if (w->leads && info.nstrips)
+            crop_leads(c, w, doc, p, &info, row);
+    }
+    if (!cropped) {
+        if (crop < 0)
+            crop = auto_page(-1, raster, first);
+        render_regions(c, w, doc, crop, pages, row, encoded);
+    }
     if (!rc)
-        rc = wave_extract(w->vectors, &ws, &row->wave);
-    pdf_vectors_reset(w->vectors); /* the leads own their samples */
+        rc = wave_doc_finish(wd, &row->wave);
+    wave_doc_free(wd);
     if (rc) {
         wave_result_release(&row->wave);
-        row->wave_status = ETL_WAVE_FAILED;
-        row->leads_extracted = 0;
-        row_problem(row, etl_errname(rc), "waveforms of page %d: %s",
-                    cfg->crop_page, etl_strerror(rc));
-        return;
+        if (cfg->extract_waveforms)
+            row->wave_status = ETL_WAVE_FAILED;
+    } else if (cfg->extract_waveforms) {
+        row->wave_status = (int)row->wave.status;
+        row->leads_extracted = (int)row->wave.n;
+        LOGF(LOG_DEBUG, "waveforms_extracted", LF_S("file_id", row->file_id),
+             LF_S("waveform_status", etl_wave_status_name(row->wave_status)),
+             LF_I("leads", row->wave.n));
     }
-    row->wave_status = (int)row->wave.status;
-    row->leads_extracted = (int)row->wave.n;
-    LOGF(LOG_DEBUG, "waveforms_extracted", LF_S("file_id", row->file_id),
-         LF_S("waveform_status", etl_wave_status_name(row->wave_status)),
-         LF_I("leads", row->wave.n));
+    if (w->leads) {
+        rc = etl_leads_encode(w->leads, w->jpeg, cfg->image_quality,
+                              w->lead_jpegs, w->lead_names, &w->n_lead_jpegs);
+        if (rc)
+            row_problem(row, etl_errname(rc), "lead crops: %s",
+                        etl_strerror(rc));
+        else if (etl_leads_over_budget(w->leads))
+            row_problem(row, "too_complex",
+                        "lead crops: over 24 million pixels, some strips "
+                        "left out");
+        etl_leads_reset(w->leads);
+    }
+    if (!cfg->extract_waveforms)
+        wave_result_release(&row->wave);
+}
+
+int etl_crop_page(struct pdf_doc *doc, const struct etl_config *cfg, int *page)
+{
+    *page = cfg->crop_page - 1;
+    if (cfg->crop_page != CFG_PAGE_AUTO)
+        return 0;
+    const struct wave_settings ws = {cfg->paper_speed_mm_s, cfg->gain_mm_mv,
+                                     cfg->waveform_sample_rate};
+    struct pdf_vectors *v = NULL;
+    struct wave_result r = {0};
+    int raster = -1, first = -1, found = -1;
+    int rc = pdf_vectors_new(&v);
+    for (int p = 0; !rc && found < 0 && p < pdf_doc_page_count(doc); p++) {
+        if (!cfg_pages_has(&cfg->waveform_pages, p + 1))
+            continue;
+        rc = pdf_doc_vectors(doc, p, v);
+        if (!rc)
+            rc = wave_extract(v, &ws, &r);
+        if (rc)
+            break;
+        first = first < 0 ? p : first;
+        if (r.status == WAVE_EXTRACTED)
+            found = p;
+        else if (r.status == WAVE_RASTER_ONLY && raster < 0)
+            raster = p;
+    }
+    wave_result_release(&r);
+    pdf_vectors_free(v);
+    *page = auto_page(found, raster, first);
+    return rc;
 }
 
 /* TEXT_PAGE=auto looks at this many pages at most: the measurement block
@@ -274,56 +449,10 @@ static void pdf_work(struct etl_ctx *c, struct etl_worker *w,
 
     read_text_page(c, w, doc, row, pages);
 
-    struct pdf_irect page_px, boxes[CROP_MAX_REGIONS];
-    size_t region_of[CROP_MAX_REGIONS], nbox = 0;
-    if (cfg->crop_page > pages) {
-        row_problem(row, "missing_page",
-                    "crop page %d does not exist (the PDF has %d)",
-                    cfg->crop_page, pages);
-        goto out;
-    }
-    rc = pdf_doc_page_pixels(doc, cfg->crop_page - 1, cfg->image_dpi, &page_px);
-    if (rc) {
-        row_problem(row, etl_errname(rc), "crop page %d: %s", cfg->crop_page,
-                    etl_strerror(rc));
-        goto out;
-    }
-    for (size_t i = 0; i < c->crops.n; i++) {
-        enum crop_fit fit =
-            crops_box(&c->crops, i, cfg->image_dpi, &page_px, &boxes[nbox]);
-        if (fit == CROP_OUTSIDE) {
-            row_problem(row, "region_outside_page",
-                        "region %s lies outside page %d",
-                        c->crops.regions[i].name, cfg->crop_page);
-            continue;
-        }
-        if (fit == CROP_CLIPPED)
-            LOGF(LOG_DEBUG, "region_clipped", LF_S("file_id", row->file_id),
-                 LF_S("region", c->crops.regions[i].name));
-        region_of[nbox++] = i;
-    }
-    if (nbox) {
-        struct encode_arg ea = {w, region_of, cfg->image_quality, 0};
-        enum pdf_render_mode mode = cfg->render_mode == CFG_RENDER_PAGE
-                                        ? PDF_RENDER_PAGE
-                                        : PDF_RENDER_CLIP;
-        struct pdf_irect redact[CROP_MAX_REGIONS];
-        size_t nredact =
-            etl_redact_boxes(&c->redact, cfg->image_dpi, &page_px, redact);
-        rc = pdf_doc_render_redacted(doc, cfg->crop_page - 1, cfg->image_dpi,
-                                     boxes, nbox, redact, nredact, mode,
-                                     encode_box, &ea);
-        if (rc) {
-            row_problem(row, etl_errname(rc), "rendering page %d: %s",
-                        cfg->crop_page, etl_strerror(rc));
-        } else {
-            for (size_t j = 0; j < nbox; j++)
-                encoded[region_of[j]] = true;
-        }
-    }
-    if (cfg->extract_waveforms)
-        extract_waves(c, w, doc, row);
-out:
+    if (etl_reads_pages(cfg))
+        read_pages(c, w, doc, pages, row, encoded);
+    else
+        render_regions(c, w, doc, cfg->crop_page - 1, pages, row, encoded);
     row->repaired = pdf_doc_repaired(doc);
     pdf_doc_free(doc);
 }
@@ -344,11 +473,34 @@ static void cpu_work(void *arg)
     log_context_set("file_id", NULL);
 }
 
-/* Write the encoded crops; their keys go into the row in region order. */
+/* Store one image; its key (relative to the destination root) goes into
+ * the row. */
+static void put_image(struct etl_ctx *c, struct etl_row *row, const char *name,
+                      const struct buf *jpeg, struct buf *key)
+{
+    buf_reset(key);
+    buf_printf(key, "%s%s/%s.jpg", c->image_prefix, row->file_id, name);
+    int rc =
+        store_put(c->dst, key->data, jpeg->data, jpeg->len, "image/jpeg", 0);
+    if (rc) {
+        LOGF(LOG_WARN, "image_put_failed", LF_S("key", key->data),
+             LF_S("error", etl_strerror(rc)));
+        row_problem(row, c->put_error, "writing %s: %s%s%s", key->data,
+                    etl_strerror(rc), *store_last_error() ? ": " : "",
+                    store_last_error());
+        return;
+    }
+    row->image_keys[row->n_images] = buf_detach(key, NULL);
+    if (row->image_keys[row->n_images])
+        row->n_images++;
+}
+
+/* Write the encoded crops, then the lead crops; their keys go into the
+ * row in that order (regions in region order). */
 static void put_images(struct etl_ctx *c, struct etl_worker *w,
                        struct etl_row *row, const bool *encoded)
 {
-    size_t want = 0;
+    size_t want = w->n_lead_jpegs;
     for (size_t i = 0; i < c->crops.n; i++)
         want += encoded[i];
     if (!want)
@@ -360,26 +512,11 @@ static void put_images(struct etl_ctx *c, struct etl_worker *w,
     }
     struct buf key = BUF_INIT;
     for (size_t i = 0; i < c->crops.n; i++) {
-        if (!encoded[i])
-            continue;
-        buf_reset(&key);
-        buf_printf(&key, "%s%s/%s.jpg", c->image_prefix, row->file_id,
-                   c->crops.regions[i].name);
-        int rc = store_put(c->dst, key.data, w->jpegs[i].data, w->jpegs[i].len,
-                           "image/jpeg", 0);
-        if (rc) {
-            LOGF(LOG_WARN, "image_put_failed", LF_S("key", key.data),
-                 LF_S("error", etl_strerror(rc)));
-            row_problem(row, c->put_error, "writing %s: %s%s%s", key.data,
-                        etl_strerror(rc), *store_last_error() ? ": " : "",
-                        store_last_error());
-            continue;
-        }
-        /* The key in the row is relative to the destination root. */
-        row->image_keys[row->n_images] = buf_detach(&key, NULL);
-        if (row->image_keys[row->n_images])
-            row->n_images++;
+        if (encoded[i])
+            put_image(c, row, c->crops.regions[i].name, &w->jpegs[i], &key);
     }
+    for (size_t i = 0; i < w->n_lead_jpegs; i++)
+        put_image(c, row, w->lead_names[i], &w->lead_jpegs[i], &key);
     buf_release(&key);
 }
 
@@ -391,6 +528,7 @@ void etl_process_pdf(struct etl_ctx *c, struct etl_worker *w, const char *key,
     bool encoded[CROP_MAX_REGIONS] = {false};
 
     memset(row, 0, sizeof(*row));
+    w->n_lead_jpegs = 0;
     buf_init(&row->text, 0);
     buf_init(&row->error, 0);
     row->page_count = -1;
@@ -441,7 +579,8 @@ out:
     else
         buf_reset(&w->bytes);
 
-    if (row->n_images == c->crops.n && !row->error_type)
+    /* Every region's crop and every lead crop found was written. */
+    if (row->n_images == c->crops.n + w->n_lead_jpegs && !row->error_type)
         row->status = ETL_STATUS_SUCCESS;
     else if (row->has_text || row->n_images)
         row->status = ETL_STATUS_PARTIAL;

@@ -21,6 +21,15 @@ extern fz_document_handler pdf_document_handler;
  * code, so a thread-local is the only way to know who is asking. */
 static _Thread_local struct pdf_worker *tls_worker;
 
+/* FZ_LOCK_FREETYPE held by the calling thread (depth). MuPDF allocates
+ * with that lock held (FreeType rendering a glyph), and an allocation that
+ * fails there makes MuPDF scavenge its store, which may drop a font, which
+ * takes FZ_LOCK_FREETYPE again: a deadlock of every thread that renders
+ * text (fuzz_pdf found it, a deadline expiring mid-glyph). So while the
+ * lock is held, allocations succeed whenever malloc does: glyph-sized, and
+ * the next one outside the lock fails as usual. */
+static _Thread_local int tls_freetype;
+
 /* ------------------------------------------------------------------ */
 /* Allocators. With a memory cap every block carries a header naming the
  * account it was charged to, so a block freed by another thread (the store
@@ -38,7 +47,7 @@ struct mem_hdr {
 static bool op_expired(void)
 {
     struct pdf_worker *w = tls_worker;
-    return w && w->cur &&
+    return !tls_freetype && w && w->cur &&
            atomic_load_explicit(&w->cur->expired, memory_order_relaxed);
 }
 
@@ -69,7 +78,7 @@ static bool account_charge(struct pdf_account *a, size_t n)
     if (!a)
         return true;
     size_t used = atomic_fetch_add(&a->used, n) + n;
-    if (a->cap && (used > a->cap || used < n)) {
+    if (a->cap && !tls_freetype && (used > a->cap || used < n)) {
         atomic_fetch_sub(&a->used, n);
         atomic_store(&a->refused, true);
         return false;
@@ -148,11 +157,13 @@ static void lock_fn(void *user, int lock)
 {
     struct pdf_engine *e = user;
     pthread_mutex_lock(&e->locks[lock]);
+    tls_freetype += lock == FZ_LOCK_FREETYPE;
 }
 
 static void unlock_fn(void *user, int lock)
 {
     struct pdf_engine *e = user;
+    tls_freetype -= lock == FZ_LOCK_FREETYPE;
     pthread_mutex_unlock(&e->locks[lock]);
 }
 

@@ -222,12 +222,22 @@ struct pdf_vpath {
 
 /* A run of text: glyphs on one line with no space or gap between them
  * (a space glyph or a gap wider than a fifth of the font size ends a run,
- * and is not part of either). */
+ * and is not part of either). A line may run in any of the four page
+ * directions (rotated content): dir says which, and (x1, y1) is where the
+ * last glyph's advance ends along it. */
+enum pdf_vdir {
+    PDF_VDIR_RIGHT, /* upright text: baseline towards +x */
+    PDF_VDIR_DOWN,  /* turned 90 degrees clockwise: towards +y */
+    PDF_VDIR_LEFT,  /* upside down: towards -x */
+    PDF_VDIR_UP     /* turned 90 degrees counter-clockwise: towards -y */
+};
+
 struct pdf_vtext {
     size_t off, len; /* UTF-8 bytes in pdf_vectors.text (NUL after them) */
     float x, y;      /* baseline origin of the first glyph */
-    float x1;        /* x after the last glyph's advance */
+    float x1, y1;    /* end of the last glyph's advance along the baseline */
     float size;      /* font size in page points */
+    enum pdf_vdir dir;
 };
 
 /* What pdf_doc_vectors() collected. The arrays are owned by the struct and

@@ -87,9 +87,12 @@ struct vec_dev {
     bool open; /* a subpath is open (its pdf_vpath is the last one) */
 
     /* Text run being built (the last pdf_vtext), continued by the next
-     * glyph when it sits where this one's advance ends. */
+     * glyph when it sits where this one's advance ends, in the same
+     * direction. along/across are the coordinates along the baseline and
+     * across it (see coords()). */
     bool run_open;
-    float run_y, run_end, run_size;
+    enum pdf_vdir run_dir;
+    float run_across, run_end, run_size;
 };
 
 static void dev_fail(fz_context *ctx, struct vec_dev *d, int rc)
@@ -242,8 +245,68 @@ static void text_append(fz_context *ctx, struct vec_dev *d, int ucs)
     v->texts[v->ntexts - 1].len += (size_t)n;
 }
 
+/* Position along and across a baseline running in direction dir. */
+static void coords(enum pdf_vdir dir, fz_point p, float *along, float *across)
+{
+    switch (dir) {
+    case PDF_VDIR_RIGHT:
+        *along = p.x;
+        *across = p.y;
+        break;
+    case PDF_VDIR_DOWN:
+        *along = p.y;
+        *across = p.x;
+        break;
+    case PDF_VDIR_LEFT:
+        *along = -p.x;
+        *across = p.y;
+        break;
+    default:
+        *along = -p.y;
+        *across = p.x;
+        break;
+    }
+}
+
+/* The page point `along` on a baseline `across` in direction dir. */
+static fz_point point_of(enum pdf_vdir dir, float along, float across)
+{
+    switch (dir) {
+    case PDF_VDIR_RIGHT:
+        return fz_make_point(along, across);
+    case PDF_VDIR_DOWN:
+        return fz_make_point(across, along);
+    case PDF_VDIR_LEFT:
+        return fz_make_point(-along, across);
+    default:
+        return fz_make_point(across, -along);
+    }
+}
+
+/* Which of the four directions the text matrix writes in; false for
+ * slanted text (no lead label is printed at an angle). */
+static bool text_dir(fz_matrix trm, enum pdf_vdir *out)
+{
+    float len = sqrtf(trm.a * trm.a + trm.b * trm.b);
+    if (!(len > 0))
+        return false;
+    float cx = trm.a / len, cy = trm.b / len;
+    /* Within ~5 degrees of an axis. */
+    if (cx > 0.996f)
+        *out = PDF_VDIR_RIGHT;
+    else if (cy > 0.996f)
+        *out = PDF_VDIR_DOWN;
+    else if (cx < -0.996f)
+        *out = PDF_VDIR_LEFT;
+    else if (cy < -0.996f)
+        *out = PDF_VDIR_UP;
+    else
+        return false;
+    return true;
+}
+
 static void run_start(fz_context *ctx, struct vec_dev *d, fz_point p,
-                      float size)
+                      float size, enum pdf_vdir dir)
 {
     struct pdf_vectors *v = d->v;
     /* Each run's bytes are followed by a NUL: a new run starts past the
@@ -259,10 +322,18 @@ static void run_start(fz_context *ctx, struct vec_dev *d, fz_point p,
         dev_fail(ctx, d, rc);
     v->text_len = off;
     v->text[off] = '\0';
-    v->texts[v->ntexts++] = (struct pdf_vtext){
-        .off = off, .x = p.x, .y = p.y, .x1 = p.x, .size = size};
+    v->texts[v->ntexts++] = (struct pdf_vtext){.off = off,
+                                               .x = p.x,
+                                               .y = p.y,
+                                               .x1 = p.x,
+                                               .y1 = p.y,
+                                               .size = size,
+                                               .dir = dir};
+    float along;
+    coords(dir, p, &along, &d->run_across);
     d->run_open = true;
-    d->run_y = p.y;
+    d->run_dir = dir;
+    d->run_end = along;
     d->run_size = size;
 }
 
@@ -272,8 +343,10 @@ static void collect_text(fz_context *ctx, struct vec_dev *d,
     for (const fz_text_span *span = text->head; span; span = span->next) {
         fz_matrix trm = fz_concat(span->trm, ctm);
         float size = fz_matrix_expansion(trm);
-        /* Vertical text is not a lead label. */
-        if (span->wmode || !(size > 0) || !isfinite(size)) {
+        enum pdf_vdir dir;
+        /* Vertical or slanted text is not a lead label. */
+        if (span->wmode || !(size > 0) || !isfinite(size) ||
+            !text_dir(trm, &dir)) {
             d->run_open = false;
             continue;
         }
@@ -287,21 +360,27 @@ static void collect_text(fz_context *ctx, struct vec_dev *d,
             float adv = 0;
             if (it->gid >= 0)
                 adv = fz_advance_glyph(ctx, span->font, it->gid, 0) * size;
-            bool joins = d->run_open && fabsf(p.y - d->run_y) < 0.2f * size &&
+            float along, across;
+            coords(dir, p, &along, &across);
+            bool joins = d->run_open && d->run_dir == dir &&
+                         fabsf(across - d->run_across) < 0.2f * size &&
                          fabsf(size - d->run_size) < 0.2f * size &&
-                         p.x >= d->run_end - 0.2f * size &&
-                         p.x <= d->run_end + 0.2f * size;
+                         along >= d->run_end - 0.2f * size &&
+                         along <= d->run_end + 0.2f * size;
             /* One glyph of several characters (a ligature) follows with
              * gid -1 at the same place. */
             if (it->gid < 0 && d->run_open)
                 joins = true;
             if (!joins)
-                run_start(ctx, d, p, size);
+                run_start(ctx, d, p, size, dir);
             if (it->ucs >= 0)
                 text_append(ctx, d, it->ucs);
             if (it->gid >= 0) {
-                d->run_end = p.x + (isfinite(adv) ? adv : 0);
-                d->v->texts[d->v->ntexts - 1].x1 = d->run_end;
+                d->run_end = along + (isfinite(adv) ? adv : 0);
+                struct pdf_vtext *t = &d->v->texts[d->v->ntexts - 1];
+                fz_point e = point_of(d->run_dir, d->run_end, d->run_across);
+                t->x1 = e.x;
+                t->y1 = e.y;
             }
         }
     }

@@ -3,8 +3,8 @@
  * its layout and the measurements read from them, the
  * crop regions of page 2 (page 1 for one-page files) mapped to boxes,
  * redaction, rendering in both modes (chosen by the input's length) and
- * JPEG encoding, the page's vectors and the waveforms extracted from them
- * (from the display list the rendering kept), and for every third length
+ * JPEG encoding, the vectors of the first three pages and the waveforms
+ * read from them as one document, and for every third length
  * the preview PNG, under small time,
  * memory, page and pixel limits so that no input holds the fuzzer for long.
  *
@@ -176,15 +176,28 @@ static void crops_of(struct pdf_doc *doc, int page, enum pdf_render_mode mode,
         FUZZ_CHECK(want.seen == n);
 }
 
-static void waves_of(struct pdf_doc *doc, int page)
+/* The waveforms of the first pages as one document (as `run` reads
+ * WAVEFORM_PAGES), from the display lists the renderings kept or built. */
+static void waves_of(struct pdf_doc *doc, int pages)
 {
     static const struct wave_settings settings = {25.0, 10.0, 500};
-    int rc = pdf_doc_vectors(doc, page, F.vectors);
-    FUZZ_CHECK(rc == 0 || pdf_error(rc));
-    if (rc)
-        return;
-    FUZZ_CHECK(F.vectors->npoints <= PDF_VECTORS_MAX_POINTS);
-    rc = wave_extract(F.vectors, &settings, &F.waves);
+    struct wave_doc *wd = NULL;
+    FUZZ_CHECK(wave_doc_new(&settings, &wd) == 0);
+    for (int page = 0; page < pages && page < 3; page++) {
+        int rc = pdf_doc_vectors(doc, page, F.vectors);
+        FUZZ_CHECK(rc == 0 || pdf_error(rc));
+        if (rc)
+            break;
+        FUZZ_CHECK(F.vectors->npoints <= PDF_VECTORS_MAX_POINTS);
+        struct wave_page_info info;
+        rc = wave_doc_add_page(wd, page, F.vectors, &info);
+        FUZZ_CHECK(rc == 0 || rc == ETL_ENOMEM);
+        for (size_t i = 0; rc == 0 && i < info.nstrips; i++)
+            FUZZ_CHECK(info.strips[i].box.x0 <= info.strips[i].box.x1 &&
+                       info.strips[i].box.y0 <= info.strips[i].box.y1);
+    }
+    int rc = wave_doc_finish(wd, &F.waves);
+    wave_doc_free(wd);
     FUZZ_CHECK(rc == 0 || rc == ETL_ENOMEM);
     if (rc)
         return;
@@ -243,7 +256,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         enum pdf_render_mode mode =
             size % 2 ? PDF_RENDER_PAGE : PDF_RENDER_CLIP;
         crops_of(doc, pages >= 2 ? 1 : 0, mode, size % 3 == 0);
-        waves_of(doc, pages >= 2 ? 1 : 0);
+        waves_of(doc, pages);
     }
     (void)pdf_doc_repaired(doc);
     pdf_doc_free(doc);

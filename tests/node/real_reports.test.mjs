@@ -290,7 +290,7 @@ describe('TEXT_PAGE=auto picks the page with the measurement block', () => {
   test('a malformed TEXT_PAGE names the variable, the value and what is accepted', () => {
     const r = run(['run', '--source', IN, '--dest', path.join(work, 'never')], { TEXT_PAGE: 'automatic' });
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /TEXT_PAGE=automatic: must be an integer from 1 to 100000, or auto/);
+    assert.match(r.stderr, /TEXT_PAGE=automatic: must be a page number from 1 to 100000, or auto/);
     assert.ok(!fs.existsSync(path.join(work, 'never', 'metadata')));
   });
 });

@@ -88,6 +88,10 @@ function describeRow(r) {
     String(r.mm_per_mv),
     String(r.paper_speed_mm_s),
     r.quality.join('+'),
+    r.speed_source,
+    String(r.page),
+    String(r.pages),
+    r.layout,
   ].join('|');
 }
 
@@ -106,6 +110,10 @@ const WAVE_COLUMNS = [
   { name: 'mm_per_mv', type: 'DOUBLE' },
   { name: 'paper_speed_mm_s', type: 'DOUBLE' },
   { name: 'quality', type: 'STRING', list: true },
+  { name: 'speed_source', type: 'STRING' },
+  { name: 'page', type: 'INT32' },
+  { name: 'pages', type: 'INT32' },
+  { name: 'layout', type: 'STRING' },
 ];
 
 const asObjects = (rows) => rows.map((row) => Object.fromEntries(WAVE_COLUMNS.map((c, i) => [c.name, row[i]])));
@@ -218,6 +226,10 @@ describe('run with EXTRACT_WAVEFORMS=1', () => {
       mm_per_mv: 'DOUBLE',
       paper_speed_mm_s: 'DOUBLE',
       quality: 'VARCHAR[]',
+      speed_source: 'VARCHAR',
+      page: 'INTEGER',
+      pages: 'INTEGER',
+      layout: 'VARCHAR',
     });
     const rcols = await query(`DESCRIBE SELECT * FROM read_parquet('${OUT}/metadata/*.parquet')`);
     assert.deepEqual(
@@ -262,7 +274,12 @@ describe('run with EXTRACT_WAVEFORMS=1', () => {
         assert.equal(w.run_id, 'wave-run');
         assert.equal(w.sample_rate_hz, 500);
         assert.equal(w.units, 'mV');
+        // The page prints "25 mm/s" on a 1 mm grid.
         assert.equal(w.paper_speed_mm_s, 25);
+        assert.equal(w.speed_source, 'legend');
+        assert.equal(w.page, 2);
+        assert.equal(w.pages, 1);
+        assert.equal(w.layout, { '3x4': '3x4+1', '6x2': '6x2', '12x1': '12x1' }[m.layout], id);
         assert.equal(w.calibration_source, 'pulse', `${id} ${w.lead}`);
         // Read off the drawn pulse, so within a hair of the true gain.
         assert.ok(Math.abs(w.mm_per_mv - m.mm_per_mv) < 0.01 * m.mm_per_mv, `${id} ${w.lead}: ${w.mm_per_mv}`);
@@ -287,7 +304,7 @@ describe('run with EXTRACT_WAVEFORMS=1', () => {
     assert.deepEqual(seen, order.filter((id) => count.has(id)));
   });
 
-  test('variants: raster pages say raster_only, failed PDFs have no status', () => {
+  test('variants: raster pages say raster_only, text pages no_traces, failed PDFs no status', () => {
     const r = results.get('variant_raster_only');
     assert.equal(r.waveform_status, 'raster_only');
     assert.equal(r.leads_extracted, 0);
@@ -297,9 +314,9 @@ describe('run with EXTRACT_WAVEFORMS=1', () => {
       assert.equal(results.get(id).waveform_status, null, id);
       assert.equal(results.get(id).leads_extracted, null, id);
     }
-    // No crop page: never got to page 2.
-    assert.equal(results.get('variant_one_page').waveform_status, null);
-    assert.equal(results.get('variant_one_page').leads_extracted, null);
+    // One page of text: read, and no traces on it.
+    assert.equal(results.get('variant_one_page').waveform_status, 'no_traces');
+    assert.equal(results.get('variant_one_page').leads_extracted, 0);
     // The vector variants are extracted like the good samples.
     for (const id of ['variant_many_pages', 'variant_huge_page']) {
       assert.equal(results.get(id).waveform_status, 'extracted', id);

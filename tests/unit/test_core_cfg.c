@@ -55,6 +55,8 @@ static const char *const all_env[] = {
     "AWS_LAMBDA_LOG_FORMAT",
     "AWS_DEFAULT_REGION",
     "EXTRACT_WAVEFORMS",
+    "WAVEFORM_PAGES",
+    "CROP_LEADS",
     "WAVEFORM_PREFIX",
     "WAVEFORM_SAMPLE_RATE",
     "PAPER_SPEED_MM_S",
@@ -171,7 +173,7 @@ struct int_setting {
     long long min, max, def;
     size_t off;
     int is64;
-    const char *word;
+    int page; /* also takes "auto" (CFG_PAGE_AUTO) */
 };
 
 #define OFFI(f) offsetof(struct etl_config, f), 0
@@ -182,8 +184,8 @@ static const struct int_setting ints[] = {
     {"CONCURRENCY", "--concurrency", 1, 256, 20, OFFI(concurrency)},
     {"IMAGE_DPI", "--image-dpi", 36, 600, 100, OFFI(image_dpi)},
     {"IMAGE_QUALITY", "--image-quality", 1, 100, 85, OFFI(image_quality)},
-    {"TEXT_PAGE", "--text-page", 1, 100000, 1, OFFI(text_page), "auto"},
-    {"CROP_PAGE", "--crop-page", 1, 100000, 2, OFFI(crop_page)},
+    {"TEXT_PAGE", "--text-page", 1, 100000, 1, OFFI(text_page), 1},
+    {"CROP_PAGE", "--crop-page", 1, 100000, 2, OFFI(crop_page), 1},
     {"PDF_TIMEOUT_MS", "--pdf-timeout-ms", 100, 900000, 30000,
      OFFI(pdf_timeout_ms)},
     {"PDF_MAX_MEMORY_MB", "--pdf-max-memory-mb", 64, 65536, 512,
@@ -234,15 +236,14 @@ static void int_rejects(const struct int_setting *s, const char *text,
                         const char *shown)
 {
     char env[128], flag[128], msg[256], range[64];
-    if (s->max == INT64_MAX)
+    if (s->page)
+        snprintf(range, sizeof(range),
+                 "a page number from %lld to %lld, or auto", s->min, s->max);
+    else if (s->max == INT64_MAX)
         snprintf(range, sizeof(range), "an integer >= %lld", s->min);
     else
         snprintf(range, sizeof(range), "an integer from %lld to %lld", s->min,
                  s->max);
-    if (s->word) {
-        size_t n = strlen(range);
-        snprintf(range + n, sizeof(range) - n, ", or %s", s->word);
-    }
     snprintf(env, sizeof(env), "%s=%s", s->env, text);
     snprintf(msg, sizeof(msg), "%s=%s: must be %s", s->env, shown, range);
     EXPECT_ERROR(ENV(env), NULL, msg);
@@ -280,10 +281,10 @@ TEST(integers)
         int_rejects(s, " 50", "\" 50\"");
         int_rejects(s, "50 ", "\"50 \"");
         int_rejects(s, "-", "-");
-        if (s->word) {
-            /* The word, in any case, and nothing like it. */
+        if (s->page) {
+            /* "auto", in any case, and nothing like it. */
             for (int as_flag = 0; as_flag < 2; as_flag++) {
-                int_accepts(s, s->word, CFG_PAGE_AUTO, as_flag, __LINE__);
+                int_accepts(s, "auto", CFG_PAGE_AUTO, as_flag, __LINE__);
                 int_accepts(s, "AUTO", CFG_PAGE_AUTO, as_flag, __LINE__);
             }
             int_rejects(s, "autox", "autox");
@@ -301,11 +302,63 @@ TEST(integers)
         unload(&l);
         snprintf(flag, sizeof(flag), "%s=", s->flag);
         load(&l, NULL, ARGV(flag));
-        snprintf(msg, sizeof(msg), "%s=\"\": must be an integer", s->flag);
+        snprintf(msg, sizeof(msg), "%s=\"\": must be %s", s->flag,
+                 s->page ? "a page number" : "an integer");
         CHECK_EQ_INT(l.rc, ETL_ECONFIG);
         CHECK(strncmp(l.err.data, msg, strlen(msg)) == 0);
         unload(&l);
     }
+}
+
+/* CROP_PAGE=auto, and WAVEFORM_PAGES as all, pages and ranges. */
+TEST(pages)
+{
+    struct load l;
+    load(&l, ENV("CROP_PAGE=Auto", "WAVEFORM_PAGES=2,4-6,9"), NULL);
+    CHECK_EQ_INT(l.rc, 0);
+    CHECK_EQ_INT(l.c.crop_page, CFG_PAGE_AUTO);
+    CHECK_EQ_INT(l.c.waveform_pages.n, 3);
+    static const bool want[11] = {false, false, true,  false, true, true,
+                                  true,  false, false, true,  false};
+    for (int p = 0; p <= 10; p++)
+        CHECK_EQ_INT(cfg_pages_has(&l.c.waveform_pages, p), want[p]);
+    unload(&l);
+    load(&l, NULL, ARGV("--waveform-pages=all", "--crop-leads"));
+    CHECK_EQ_INT(l.rc, 0);
+    CHECK_EQ_INT(l.c.waveform_pages.n, 0);
+    CHECK(cfg_pages_has(&l.c.waveform_pages, 1));
+    CHECK(cfg_pages_has(&l.c.waveform_pages, 100000));
+    CHECK(!cfg_pages_has(&l.c.waveform_pages, 0));
+    CHECK(l.c.crop_leads);
+    CHECK_EQ_INT(l.c.crop_page, 2);
+    unload(&l);
+    static const char *const bad[] = {"",
+                                      "0",
+                                      "1-",
+                                      "-3",
+                                      "3-1",
+                                      "1,,2",
+                                      "1 2",
+                                      "1,",
+                                      "x",
+                                      "100001",
+                                      "2-100001",
+                                      "1,2,3,4,5,6,7,8,9,10,11,12,"
+                                      "13,14,15,16,17"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char env[128];
+        snprintf(env, sizeof(env), "WAVEFORM_PAGES=%s", bad[i]);
+        load(&l, ENV(env), NULL);
+        if (!*bad[i]) { /* empty: unset, the default */
+            CHECK_EQ_INT(l.rc, 0);
+        } else {
+            CHECK_EQ_INT(l.rc, ETL_ECONFIG);
+            CHECK(strstr(l.err.data, "WAVEFORM_PAGES=") == l.err.data);
+            CHECK(strstr(l.err.data, "must be all, or page numbers") != NULL);
+        }
+        unload(&l);
+    }
+    EXPECT_ERROR(ENV("CROP_LEADS=yes"), NULL, "CROP_LEADS=yes: must be 0 or 1");
 }
 
 TEST(error_messages_from_brief)
@@ -1159,6 +1212,7 @@ int main(void)
 {
     RUN(defaults);
     RUN(integers);
+    RUN(pages);
     RUN(error_messages_from_brief);
     RUN(sizes);
     RUN(seconds);

@@ -111,20 +111,24 @@ static void check_page(uint64_t seed, int index, enum sample_layout layout,
             CHECK(!(l->quality & WAVE_Q_LABEL_FROM_LAYOUT));
         CHECK(!(l->quality & (WAVE_Q_CLIPPED | WAVE_Q_GAPS | WAVE_Q_UNNAMED)));
         double want_gain = g.pt_per_mv / (72.0 / 25.4);
+        /* The page prints its scale ("25 mm/s 10 mm/mV") on a 1 mm grid. */
+        CHECK_EQ_INT(l->speed_source, WAVE_SPEED_LEGEND);
+        CHECK(fabs(l->paper_speed_mm_s - 25) < 1e-9);
         if (o->no_calibration) {
-            CHECK_EQ_INT(l->calibration, WAVE_CAL_SETTINGS);
-            CHECK(fabs(l->mm_per_mv - 10.0) < 1e-9);
+            /* No pulse: the gain is the legend's (5 mm/mV for 12x1). */
+            CHECK_EQ_INT(l->calibration, WAVE_CAL_LEGEND);
+            if (fabs(l->mm_per_mv - want_gain) > 0.02)
+                HARNESS_FAIL("%s gain %.4f mm/mV, want %.1f", l->name,
+                             l->mm_per_mv, want_gain);
             CHECK(l->quality & WAVE_Q_BASELINE_ESTIMATED);
             double c = correlation(seed, index, seg->lead, l);
             if (!(c > 0.99))
                 HARNESS_FAIL("%s correlation %.4f", l->name, c);
-            /* At the right gain (all but 12x1) the level is off by the
-             * median only. */
-            if (layout != SAMPLE_LAYOUT_12X1) {
-                double rms = rms_error(seed, index, seg->lead, l);
-                if (!(rms < 0.3))
-                    HARNESS_FAIL("%s rms %.4f mV", l->name, rms);
-            }
+            /* At the right gain the level is off by the row's median
+             * only. */
+            double rms = rms_error(seed, index, seg->lead, l);
+            if (!(rms < 0.3))
+                HARNESS_FAIL("%s rms %.4f mV", l->name, rms);
             continue;
         }
         CHECK_EQ_INT(l->calibration, WAVE_CAL_PULSE);
@@ -189,7 +193,7 @@ TEST(no_labels_named_by_layout)
         run_layout((enum sample_layout)l, &o);
 }
 
-TEST(no_calibration_uses_settings)
+TEST(no_calibration_uses_legend)
 {
     struct pdf_sample_options o = {.no_calibration = true};
     for (int l = 0; l < SAMPLE_LAYOUT_COUNT; l++)
@@ -460,9 +464,10 @@ TEST(hostile_vectors)
     CHECK_EQ_INT(r.status, WAVE_EXTRACTED);
     CHECK_EQ_INT(r.n, 1);
     if (r.n == 1) {
-        /* Unlabelled, no known layout, no pulse. */
-        CHECK_EQ_STR(r.leads[0].name, "?");
-        CHECK(r.leads[0].quality & WAVE_Q_UNNAMED);
+        /* Alone on the page, unlabelled: a single-lead recording, lead
+         * I by the layout; no pulse. */
+        CHECK_EQ_STR(r.leads[0].name, "I");
+        CHECK(r.leads[0].quality & WAVE_Q_LABEL_FROM_LAYOUT);
         CHECK(r.leads[0].quality & WAVE_Q_BASELINE_ESTIMATED);
         CHECK_EQ_INT(r.leads[0].calibration, WAVE_CAL_SETTINGS);
         CHECK(r.leads[0].start_s == 0);
@@ -471,8 +476,8 @@ TEST(hostile_vectors)
         const char *names[WAVE_Q_COUNT];
         size_t nq = wave_quality_names(r.leads[0].quality, names, 5);
         CHECK_EQ_INT(nq, 2);
-        CHECK_EQ_STR(names[0], "baseline_estimated");
-        CHECK_EQ_STR(names[1], "unnamed");
+        CHECK_EQ_STR(names[0], "label_from_layout");
+        CHECK_EQ_STR(names[1], "baseline_estimated");
     }
 
     /* A zero-size page: nothing lies on it. */
@@ -559,8 +564,13 @@ static void hand_label(struct hand *h, const char *s, double x, double y)
     struct pdf_vectors *v = &h->v;
     size_t off = v->text_len ? v->text_len + 1 : 0;
     memcpy(v->text + off, s, strlen(s) + 1);
-    v->texts[v->ntexts++] = (struct pdf_vtext){
-        off, strlen(s), (float)x, (float)y, (float)(x + 12), 9.0f};
+    v->texts[v->ntexts++] = (struct pdf_vtext){.off = off,
+                                               .len = strlen(s),
+                                               .x = (float)x,
+                                               .y = (float)y,
+                                               .x1 = (float)(x + 12),
+                                               .y1 = (float)y,
+                                               .size = 9.0f};
     v->text_len = off + strlen(s);
 }
 
@@ -679,7 +689,7 @@ int main(void)
     RUN(layout_6x2);
     RUN(layout_12x1);
     RUN(no_labels_named_by_layout);
-    RUN(no_calibration_uses_settings);
+    RUN(no_calibration_uses_legend);
     RUN(other_sample_rate_and_order);
     RUN(huge_page_and_cost);
     RUN(raster_and_text_pages);
