@@ -238,6 +238,17 @@ describe('real reports, TEXT_PAGE=auto', () => {
   });
 });
 
+describe('real reports, TEXT_PAGE=auto and CROP_PAGE=auto', () => {
+  test('every report is a success, with the same measurements', async () => {
+    const OUT = path.join(work, 'both');
+    const r = run(['run', '--source', CORPUS, '--dest', OUT], { TEXT_PAGE: 'auto', CROP_PAGE: 'auto' });
+    assert.equal(r.code, 0, r.stderr);
+    const rows = await duckRows(OUT);
+    checkValues(rows);
+    for (const x of rows) assert.equal(x.status, 'success', `${x.cells[0]}: ${x.error}`);
+  });
+});
+
 describe('TEXT_PAGE=auto picks the page with the measurement block', () => {
   // A cover page, the report, and a page that prints one value again.
   const page = (n) => `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents ${n} 0 R /Resources << /Font << /F1 6 0 R >> >> >>`;
