@@ -161,6 +161,14 @@ int cmd_run(int argc, char **argv)
     char *after = cfg.start_after ? strdup(cfg.start_after) : NULL;
     for (;;) {
         struct etl_batch_result res;
+        if (batch_id > CFG_BATCH_ID_MAX) {
+            fprintf(stderr,
+                    "bpecg-etl run: batch ids end at %lld; the listing goes "
+                    "on after the last batch written\n",
+                    (long long)CFG_BATCH_ID_MAX);
+            status = EXIT_RUN_ERROR;
+            break;
+        }
         rc = etl_run_batch(ctx, batch_id, after, &res);
         if (rc) {
             /* The listing and the Parquet put run on this thread, so the

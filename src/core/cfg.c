@@ -555,7 +555,7 @@ static const struct setting settings[] = {
      .type = ST_INT64,
      .def = "0",
      .min = 0,
-     .max = INT64_MAX,
+     .max = CFG_BATCH_ID_MAX,
      .metavar = "N",
      .help = "Number of the first batch; batch N writes "
              "`batch_NNNNNN.parquet`.",

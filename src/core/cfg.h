@@ -16,6 +16,11 @@
 #include "core/buf.h"
 #include "core/log.h"
 
+/* The largest batch id (BATCH_ID, a chain event's batch_id): twelve
+ * digits, far below INT64_MAX, so that the next batch's id never
+ * overflows. */
+#define CFG_BATCH_ID_MAX INT64_C(999999999999)
+
 enum cfg_render_mode { CFG_RENDER_CLIP, CFG_RENDER_PAGE };
 enum cfg_codec { CFG_CODEC_ZSTD, CFG_CODEC_SNAPPY, CFG_CODEC_NONE };
 

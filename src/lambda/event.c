@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cfg.h"
 #include "core/err.h"
 #include "etl/etl.h"
 #include "lambda/lambda_int.h"
@@ -144,6 +145,10 @@ static int parse_chain(json_t *root, struct lambda_event *ev, struct buf *err)
     if (!rc)
         rc = get_count(root, "batch_id", "", &ev->has_batch_id, &ev->batch_id,
                        err);
+    /* The chain names the next batch batch_id + 1. */
+    if (!rc && ev->has_batch_id && ev->batch_id > CFG_BATCH_ID_MAX)
+        rc = bad(err, "batch_id must be an integer from 0 to %lld",
+                 (long long)CFG_BATCH_ID_MAX);
     bool has_hops = false;
     if (!rc)
         rc = get_count(root, "chain_batches", "", &has_hops, &ev->chain_batches,

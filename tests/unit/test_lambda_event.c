@@ -44,6 +44,18 @@ TEST(chain_events)
     CHECK_EQ_STR(ev.start_after, "");
     CHECK(!ev.has_batch_id);
     lambda_event_release(&ev);
+
+    /* The next batch is batch_id + 1: it must not overflow. */
+    buf_reset(&err);
+    CHECK_EQ_INT(parse("{\"batch_id\": 9223372036854775807}", &ev, &err),
+                 ETL_EINVAL);
+    CHECK_EQ_STR(err.data, "batch_id must be an integer from 0 to "
+                           "999999999999");
+    lambda_event_release(&ev);
+    buf_reset(&err);
+    CHECK_EQ_INT(parse("{\"batch_id\": 999999999999}", &ev, &err), 0);
+    CHECK_EQ_INT(ev.batch_id, 999999999999LL);
+    lambda_event_release(&ev);
     buf_release(&err);
 }
 
