@@ -230,6 +230,7 @@ int cmd_preview(int argc, char **argv)
     lim.timeout_ms = cfg.pdf_timeout_ms;
     lim.max_memory = (size_t)cfg.pdf_max_memory_mb << 20;
     lim.max_region_pixels = 200 * 1000 * 1000;
+    lim.raw_messages = cfg.debug_payloads > 0;
     rc = pdf_engine_new(&lim, &engine);
     if (!rc)
         rc = pdf_worker_new(engine, &worker);

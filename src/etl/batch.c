@@ -243,6 +243,7 @@ int etl_ctx_new(const struct etl_config *cfg, struct etl_ctx **out,
     /* A page tree may claim any /Count (2^31 - 1 in a hostile file), which
      * would land in page_count; TEXT_PAGE and CROP_PAGE go up to 100000. */
     lim.max_pages = 100000;
+    lim.raw_messages = cfg->debug_payloads > 0;
     rc = pdf_engine_new(&lim, &c->engine);
     if (rc) {
         buf_printf(err, "starting MuPDF: %s", etl_strerror(rc));
