@@ -173,12 +173,15 @@ static int skip(struct lambda_event *ev, const char *key, size_t len,
     return 0;
 }
 
-/* Take key (len bytes) if it names a PDF under the prefix. */
+/* Take key (len bytes) if it names a PDF under the prefix. A key the
+ * pipeline cannot read (".." in it, too long, not UTF-8 once decoded) is
+ * still taken: its row says why (error_type bad_key), where a skip would
+ * be seen only in this response. Only a key with a NUL, which no C string
+ * can carry, is skipped. */
 static int add_key(struct lambda_event *ev, const char *key, size_t len,
                    const struct lambda_event_filter *f)
 {
-    if (len == 0 || len > STORE_KEY_MAX || strlen(key) != len ||
-        store_key_check(key) != 0)
+    if (len == 0 || strlen(key) != len)
         return skip(ev, key, strnlen(key, len), "unsafe_key");
     if (!etl_is_pdf_key(key))
         return skip(ev, key, len, "not_pdf");

@@ -13,6 +13,12 @@ import { compressors } from 'hyparquet-compressors';
 export const BUILD = process.env.BPECG_BUILD_DIR;
 export const BIN = path.join(BUILD, 'bpecg-etl');
 
+// Sanitizer builds run several times slower: time bounds scale.
+export const SLOW = (() => {
+  const b = fs.readFileSync(BIN);
+  return b.includes('__asan_init') || b.includes('__tsan_init') ? 4 : 1;
+})();
+
 // Settings from the caller's environment must not leak into these runs.
 export const cleanEnv = Object.fromEntries(
   Object.entries(process.env).filter(
@@ -143,4 +149,74 @@ export function listFiles(dir) {
   };
   if (fs.existsSync(dir)) walk(dir);
   return out.sort();
+}
+
+// README's file_id rule, written again from its text (an independent
+// oracle for the C one): rel is the key relative to the source prefix,
+// as a Buffer or a string.
+export function fileIdOf(rel) {
+  const k = Buffer.isBuffer(rel) ? rel : Buffer.from(rel);
+  const n = k.length;
+  const tail = k.subarray(n - 4).toString('latin1');
+  const pdf = n >= 4 && tail.toLowerCase() === '.pdf';
+  const keep = pdf && (tail !== '.pdf' || n === 4 || k[n - 5] === 0x2f);
+  const stem = pdf && !keep ? n - 4 : n;
+  const esc = (b) => '%' + b.toString(16).toUpperCase().padStart(2, '0');
+  let out = '';
+  let seg = 0;
+  for (let i = 0; i < stem; ) {
+    const c = k[i];
+    const dotSeg =
+      c === 0x2e &&
+      i === seg &&
+      (i + 1 === stem || k[i + 1] === 0x2f || (k[i + 1] === 0x2e && (i + 2 === stem || k[i + 2] === 0x2f)));
+    if (c === 0x2f) {
+      out += i === seg ? esc(c) : '/';
+      seg = ++i;
+    } else if (dotSeg) {
+      const dots = i + 1 < stem && k[i + 1] === 0x2e ? 2 : 1;
+      out += esc(0x2e).repeat(dots);
+      i += dots;
+    } else if (keep && i === n - 4) {
+      out += esc(0x2e);
+      i++;
+    } else if (c === 0x25 || c === 0x5c || c < 0x20 || c === 0x7f) {
+      out += esc(c);
+      i++;
+    } else if (c < 0x80) {
+      out += String.fromCharCode(c);
+      i++;
+    } else {
+      const len = utf8Len(k, i, stem);
+      if (len === 0 || (c === 0xc2 && k[i + 1] < 0xa0)) {
+        out += esc(c) + (len ? esc(k[i + 1]) : '');
+        i += len || 1;
+      } else {
+        out += k.subarray(i, i + len).toString('utf8');
+        i += len;
+      }
+    }
+  }
+  return out;
+}
+
+// Length of the valid UTF-8 sequence at b[i] (before end), or 0.
+function utf8Len(b, i, end) {
+  const c = b[i];
+  let n;
+  let lo = 0x80;
+  let hi = 0xbf;
+  if (c >= 0xc2 && c <= 0xdf) n = 2;
+  else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    if (c === 0xe0) lo = 0xa0;
+    else if (c === 0xed) hi = 0x9f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    if (c === 0xf0) lo = 0x90;
+    else if (c === 0xf4) hi = 0x8f;
+  } else return 0;
+  if (i + n > end || b[i + 1] < lo || b[i + 1] > hi) return 0;
+  for (let j = 2; j < n; j++) if ((b[i + j] & 0xc0) !== 0x80) return 0;
+  return n;
 }

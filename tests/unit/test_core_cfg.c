@@ -59,6 +59,8 @@ static const char *const all_env[] = {
     "WAVEFORM_SAMPLE_RATE",
     "PAPER_SPEED_MM_S",
     "GAIN_MM_MV",
+    "ALLOW_HTTP",
+    "FAIL_INVOCATION_ON",
 };
 #define N_ALL_ENV (sizeof(all_env) / sizeof(all_env[0]))
 
