@@ -130,8 +130,9 @@ static bool console_plain(const char *s)
     size_t left = strlen(s);
     while (left) {
         size_t n = *p < 0x80 ? 1 : utf8_seq_len(p, left);
-        if (n == 0 || (n == 1 && (*p <= 0x20 || *p == 0x7f || *p == '"' ||
-                                  *p == '=' || *p == '\\')) ||
+        if (n == 0 ||
+            (n == 1 && (*p <= 0x20 || *p == 0x7f || *p == '"' || *p == '=' ||
+                        *p == '\\')) ||
             (n == 2 && *p == 0xC2 && p[1] < 0xA0))
             return false;
         p += n;

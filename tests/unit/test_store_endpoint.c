@@ -59,8 +59,8 @@ TEST(refuses_what_would_be_ambiguous_or_unsafe)
 TEST(plain_http_only_to_loopback)
 {
     static const char *const local[] = {
-        "http://127.0.0.1:9000", "http://127.1.2.3", "http://localhost:4566",
-        "http://LOCALHOST", "http://[::1]:9000", "https://s3.example.com",
+        "http://127.0.0.1:9000", "http://127.1.2.3",  "http://localhost:4566",
+        "http://LOCALHOST",      "http://[::1]:9000", "https://s3.example.com",
         "https://10.0.0.1:9000"};
     static const char *const remote[] = {
         "http://10.0.0.1:9000",      "http://minio:9000",
