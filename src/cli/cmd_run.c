@@ -192,6 +192,15 @@ int cmd_run(int argc, char **argv)
             break;
         }
         rc = etl_run_batch(ctx, batch_id, after, &res);
+        if (rc == ETL_ECONFLICT) {
+            /* What was asked would lose another batch's rows: a usage
+             * error, and nothing of this batch ran. */
+            fprintf(stderr, "bpecg-etl run: batch %lld: %s\n",
+                    (long long)batch_id, etl_batch_conflict(ctx));
+            status = EXIT_USAGE;
+            etl_batch_result_release(&res);
+            break;
+        }
         if (rc) {
             /* The listing and the Parquet put run on this thread, so the
              * store's detail (e.g. the S3 error code) is still here; a

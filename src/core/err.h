@@ -26,6 +26,8 @@
       "the destination cannot be written")                                     \
     X(ETL_EPROTO, -15, "bad_listing",                                          \
       "the server's listing broke its contract")                               \
+    X(ETL_ECONFLICT, -16, "batch_exists",                                      \
+      "the batch's results file holds another key range")                      \
     X(ETL_EPDF, -20, "pdf_error", "PDF processing failed")                     \
     X(ETL_EPDF_NOTPDF, -21, "not_pdf", "not a PDF file")                       \
     X(ETL_EPDF_EMPTY, -22, "empty", "empty file")                              \

@@ -753,8 +753,9 @@ static int write_row(struct pq_writer *w, int64_t batch_id,
 }
 
 /* The footer metadata and codec shared by a batch's Parquet files. kv
- * (BATCH_KV entries) points into c and bid; opts points to kv. */
-#define BATCH_KV 5
+ * (BATCH_KV entries) points into c and bid; opts points to kv. The
+ * results file also records its key range (set kv[5], kv[6] and nkv). */
+#define BATCH_KV 7
 static void batch_pq_options(const struct etl_ctx *c, const char *bid,
                              struct pq_kv kv[BATCH_KV], struct pq_options *opts)
 {
@@ -772,7 +773,7 @@ static void batch_pq_options(const struct etl_ctx *c, const char *bid,
     opts->created_by_app = "bpecg-etl";
     opts->version = ETL_VERSION;
     opts->kv = kv;
-    opts->nkv = BATCH_KV;
+    opts->nkv = 5;
 }
 
 /* A local path for a batch file before it is stored. */
@@ -797,6 +798,10 @@ static int write_results(struct etl_ctx *c, size_t n, char **key_out)
     struct pq_kv kv[BATCH_KV];
     struct pq_options opts;
     batch_pq_options(c, bid.data, kv, &opts);
+    /* The batch's key range, so that no other range ever replaces it. */
+    kv[5] = (struct pq_kv){"bpecg.first_key", c->rows[0].source_key};
+    kv[6] = (struct pq_kv){"bpecg.last_key", c->rows[n - 1].source_key};
+    opts.nkv = 7;
 
     rc = pq_writer_open(path.data, result_columns, COL_COUNT, &opts, &w);
     for (size_t i = 0; !rc && i < n; i++)
@@ -1228,6 +1233,136 @@ static int run_tasks(struct etl_ctx *c, int64_t batch_id,
     return rc;
 }
 
+const char *etl_batch_conflict(const struct etl_ctx *c)
+{
+    return c->conflict;
+}
+
+/* The key range [*first, *last] (source_key texts) of the results file at
+ * key, from its footer or, for a file written before the footer had it,
+ * its source_key column; *exists false when there is no such file. */
+static int results_range(struct etl_ctx *c, const char *key, bool *exists,
+                         char **first, char **last)
+{
+    struct buf data = BUF_INIT, err = BUF_INIT;
+    struct pq_reader *r = NULL;
+    *exists = false;
+    *first = *last = NULL;
+    int rc = store_get(c->dst, key, (size_t)4 << 30, &data, NULL);
+    if (rc == ETL_ENOTFOUND) {
+        rc = 0;
+        goto out;
+    }
+    if (rc)
+        goto out;
+    *exists = true;
+    rc = pq_reader_open(data.data, data.len, &r, &err);
+    if (rc) {
+        /* Not ours, or damaged: never ours to replace either. */
+        *first = strdup("(unreadable)");
+        *last = strdup(err.data);
+        rc = *first && *last ? 0 : ETL_ENOMEM;
+        goto out;
+    }
+    const char *f = pq_reader_kv(r, "bpecg.first_key");
+    const char *l = pq_reader_kv(r, "bpecg.last_key");
+    const struct pq_cells *cells = NULL;
+    int col = pq_reader_find(r, "source_key");
+    if ((!f || !l) && col >= 0 &&
+        pq_reader_cells(r, (size_t)col, &cells, &err) == 0 && cells->nrows) {
+        f = cells->row[0].s;
+        l = cells->row[cells->nrows - 1].s;
+    }
+    *first = strdup(f ? f : "");
+    *last = strdup(l ? l : "");
+    rc = *first && *last ? 0 : ETL_ENOMEM;
+out:
+    pq_reader_free(r);
+    buf_release(&data);
+    buf_release(&err);
+    return rc;
+}
+
+/* The first batch id after every batch file under METADATA_PREFIX. */
+static int64_t next_free_batch(struct etl_ctx *c)
+{
+    int64_t next = 0;
+    char *after = NULL;
+    size_t plen = strlen(c->meta_prefix);
+    for (int pages = 0; pages < 10000; pages++) {
+        struct store_listing l = {0};
+        if (store_list_suffix(c->dst, c->meta_prefix, after, 1000, ".parquet",
+                              &l))
+            break;
+        for (size_t i = 0; i < l.n; i++) {
+            const char *k = l.items[i].key + plen;
+            long long id;
+            int used = 0;
+            if (sscanf(k, "batch_%lld.parquet%n", &id, &used) == 1 &&
+                k[used] == '\0' && id >= next)
+                next = id + 1;
+        }
+        free(after);
+        after = l.cursor ? strdup(l.cursor) : NULL;
+        bool more = l.truncated && after;
+        store_listing_release(&l);
+        if (!more)
+            break;
+    }
+    free(after);
+    return next;
+}
+
+/* ETL_ECONFLICT if batch_id's results file holds another key range than
+ * [first, last] (source_key texts): rerunning a batch rewrites the same
+ * file, anything else would lose the rows it holds. */
+static int check_range(struct etl_ctx *c, int64_t batch_id, const char *first,
+                       const char *last)
+{
+    struct buf key = BUF_INIT;
+    char *f = NULL, *l = NULL;
+    bool exists = false;
+    c->conflict[0] = '\0';
+    int rc = etl_parquet_key(c, batch_id, &key);
+    if (!rc)
+        rc = results_range(c, key.data, &exists, &f, &l);
+    if (!rc && exists && (strcmp(f, first) != 0 || strcmp(l, last) != 0)) {
+        int64_t next = next_free_batch(c);
+        snprintf(c->conflict, sizeof(c->conflict),
+                 "%s already holds the results of another key range (%.200s "
+                 "to %.200s; this batch: %.200s to %.200s) and is never "
+                 "replaced by another: use --batch-id %lld (BATCH_ID, or "
+                 "BatchInput.batch_id), the first one free",
+                 key.data, f, l, first, last, (long long)next);
+        for (char *p = c->conflict; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = '?';
+        LOGF(LOG_ERROR, "batch_exists", LF_I("batch_id", batch_id),
+             LF_S("parquet_key", key.data), LF_S("first_key", f),
+             LF_S("last_key", l), LF_I("free_batch_id", next));
+        rc = ETL_ECONFLICT;
+    }
+    free(f);
+    free(l);
+    buf_release(&key);
+    return rc;
+}
+
+/* check_range for keys[0..n) before they are processed. */
+static int check_listed_range(struct etl_ctx *c, int64_t batch_id,
+                              const char *const *keys, size_t n)
+{
+    struct buf first = BUF_INIT, last = BUF_INIT;
+    int rc = etl_key_text(keys[0], &first);
+    if (!rc)
+        rc = etl_key_text(keys[n - 1], &last);
+    if (!rc)
+        rc = check_range(c, batch_id, first.data, last.data);
+    buf_release(&first);
+    buf_release(&last);
+    return rc;
+}
+
 /* Ask the commit hook, store the waveform file (if any), then write the
  * results file, the batch's commit marker; release the rows. */
 static int finish_batch(struct etl_ctx *c, int64_t batch_id,
@@ -1241,6 +1376,9 @@ static int finish_batch(struct etl_ctx *c, int64_t batch_id,
      * be stored anyway); rerunning the batch redoes them all. */
     if (!rc && atomic_load(&c->dest_broken))
         rc = ETL_EDEST;
+    if (!rc && nrows)
+        rc = check_range(c, batch_id, rows[0].source_key,
+                         rows[nrows - 1].source_key);
     if (!rc && o && o->commit)
         rc = o->commit(o->commit_arg, res);
     if (sink) {
@@ -1272,7 +1410,9 @@ int etl_run_keys(struct etl_ctx *c, int64_t batch_id, const char *const *keys,
     if (n == 0)
         return 0;
     struct wave_sink *sink = NULL;
-    int rc = c->cfg->extract_waveforms ? wave_sink_open(c, batch_id, &sink) : 0;
+    int rc = check_listed_range(c, batch_id, keys, n);
+    if (!rc && c->cfg->extract_waveforms)
+        rc = wave_sink_open(c, batch_id, &sink);
     if (rc)
         return rc;
     rc = run_tasks(c, batch_id, keys, NULL, n, o ? o->hard_deadline_ms : 0,
@@ -1399,7 +1539,10 @@ int etl_run_batch_ex(struct etl_ctx *c, int64_t batch_id,
     int rc = list_batch(c, start_after, &keys, &sizes, &n, &cursor, &more);
     if (rc)
         return rc;
-    if (n && c->cfg->extract_waveforms)
+    /* Before any work: a batch that may not be written is not run. */
+    if (n)
+        rc = check_listed_range(c, batch_id, (const char *const *)keys, n);
+    if (!rc && n && c->cfg->extract_waveforms)
         rc = wave_sink_open(c, batch_id, &sink);
     if (rc) {
         for (size_t i = 0; i < n; i++)

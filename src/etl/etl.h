@@ -71,7 +71,11 @@ void etl_ctx_set_hooks(struct etl_ctx *c, etl_progress_fn progress,
  * written (whatever each PDF's status), or an error when the batch itself
  * failed: cannot list (ETL_EPROTO: the listing broke its contract), cannot
  * write the Parquet file, ETL_EDEST: the destination broke meanwhile
- * (etl_dest_problem; nothing is written). */
+ * (etl_dest_problem; nothing is written), ETL_ECONFLICT: the batch's
+ * results file exists and holds another key range (its footer's
+ * bpecg.first_key/last_key, or its source_key column): it is never
+ * replaced, whatever was asked (etl_batch_conflict). A rerun of the same
+ * range rewrites it. */
 int etl_run_batch(struct etl_ctx *c, int64_t batch_id, const char *start_after,
                   struct etl_batch_result *res);
 
@@ -123,6 +127,11 @@ int etl_count_pdfs(struct etl_ctx *c, const char *start_after,
  * could not write their outputs for a destination-wide reason), or NULL.
  * Once set it stays: the context stops starting PDFs. */
 const char *etl_dest_problem(struct etl_ctx *c);
+
+/* After ETL_ECONFLICT from a batch: which key range the existing results
+ * file holds and the batch id to use instead (static until the next
+ * batch). */
+const char *etl_batch_conflict(const struct etl_ctx *c);
 
 /* The run id used in outputs (from the config or generated). */
 const char *etl_run_id(const struct etl_ctx *c);

@@ -92,6 +92,9 @@ struct etl_ctx {
     int dest_streak_rc;   /* the error they share, 0 if they differ */
     atomic_bool dest_broken;
     char dest_reason[512];
+    /* ETL_ECONFLICT: what the existing results file holds and which
+     * batch id to use instead (main thread only). */
+    char conflict[1024];
 
     /* The batch in flight */
     int64_t batch_id;

@@ -651,6 +651,11 @@ static void handle_chain(struct lambda_handler *h,
                      (long long)batch_id, run_id, cfg->deadline_margin_ms);
         goto out;
     }
+    if (rc == ETL_ECONFLICT) {
+        error_result(r, "BatchExists", "batch %lld of run %s: %s",
+                     (long long)batch_id, run_id, etl_batch_conflict(h->etl));
+        goto out;
+    }
     if (rc) {
         const char *d =
             rc == ETL_EDEST ? etl_dest_problem(h->etl) : store_last_error();
@@ -724,7 +729,10 @@ static void handle_keys(struct lambda_handler *h, const struct lambda_event *ev,
                           ev->nkeys, &o, &res);
     if (res.abandoned)
         r->must_exit = true;
-    if (rc) {
+    if (rc == ETL_ECONFLICT) {
+        error_result(r, "BatchExists", "batch %lld: %s", (long long)batch_id,
+                     etl_batch_conflict(h->etl));
+    } else if (rc) {
         const char *d =
             rc == ETL_EDEST ? etl_dest_problem(h->etl) : store_last_error();
         error_result(r, "BatchFailed", "batch %lld: %s%s%s",
