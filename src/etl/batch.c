@@ -1053,11 +1053,17 @@ static void wave_drain_rest(struct batch_run *b, size_t started,
 
 /* Close the waveform file and store it; the sink is freed. Appends the
  * key to *key_out on success. */
-static int wave_sink_finish(struct wave_sink *s, char **key_out)
+static int wave_sink_finish(struct wave_sink *s, const char *first,
+                            const char *last, char **key_out)
 {
     struct etl_ctx *c = s->c;
     struct buf key = BUF_INIT;
     int rc = s->rc;
+    /* The same footer as the results file's, key range included. */
+    const struct pq_kv range[2] = {{"bpecg.first_key", first},
+                                   {"bpecg.last_key", last}};
+    if (!rc)
+        rc = pq_writer_add_kv(s->w, range, 2);
     if (!rc) {
         rc = pq_writer_close(s->w);
         s->w = NULL;
@@ -1383,7 +1389,9 @@ static int finish_batch(struct etl_ctx *c, int64_t batch_id,
         rc = o->commit(o->commit_arg, res);
     if (sink) {
         if (!rc && nrows)
-            rc = wave_sink_finish(sink, &res->waveform_key);
+            rc = wave_sink_finish(sink, rows[0].source_key,
+                                  rows[nrows - 1].source_key,
+                                  &res->waveform_key);
         else
             wave_sink_free(sink);
     }

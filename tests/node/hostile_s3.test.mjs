@@ -132,7 +132,7 @@ describe('crop uploads that fail (items 2 and 11 on S3)', () => {
       assert.match(r.stderr, /8 PDFs in a row could not write their outputs/);
       const done = logLines(r.stderr).filter((l) => l.event === 'pdf_processed');
       assert.ok(done.length < 40 && done.every((l) => l.status === 'failed' && l.error_type === 's3_put'), JSON.stringify(done.slice(0, 3)));
-      assert.deepEqual((await s3.list('crops-out')).filter((k) => k.endsWith('.parquet')), []);
+      assert.deepEqual((await s3.list('crops-out', 'all/')).filter((o) => o.Key.endsWith('.parquet')), []);
     } finally {
       s3.faults.setMode('pass');
     }
@@ -213,6 +213,54 @@ describe('Lambda: failed outputs are counted, and can fail the invocation (item 
       assert.ok(rows.every((x) => x.status === 'success'));
     } finally {
       s3.faults.setMode('pass');
+      await lam.stop();
+    }
+  });
+
+  test('FAIL_INVOCATION_ON=output on a chain: not committed, the retry redoes it', async () => {
+    const lam = await emulator('chainpol', { FAIL_INVOCATION_ON: 'output', BATCH_SIZE: '12' });
+    s3.faults.reset();
+    s3.faults.setMode('faults', { rate: 1, kinds: ['internal'], only: (r) => isCropPut(r) && r.path.includes('ecg_00003'), limit: 1 });
+    try {
+      const first = await lam.invoke({ run_id: 'pol1' });
+      assert.ok(first.error, JSON.stringify(first.response));
+      assert.equal(first.error.errorType, 'BatchOutputFailed');
+      assert.match(first.error.errorMessage, /not committed, so a retry redoes it/);
+      assert.deepEqual((await s3.list('dst', 'chainpol/metadata/')).filter((o) => o.Key.endsWith('.parquet')), []);
+      s3.faults.setMode('pass');
+      const second = await lam.invoke({ run_id: 'pol1' });
+      assert.ok(second.response, JSON.stringify(second.error));
+      assert.equal(second.response.pdfs, 12);
+      assert.equal(second.response.output_failed, 0);
+      const { rows } = await resultRows(s3, 'dst', 'chainpol/metadata/');
+      assert.equal(rows.length, 12);
+      assert.ok(rows.every((x) => x.status === 'success'));
+    } finally {
+      s3.faults.setMode('pass');
+      await lam.stop();
+    }
+  });
+
+  test('an S3 notification for caf%E9.pdf is one failed row, not a failed notification (item 12)', async () => {
+    const lam = await emulator('evt');
+    try {
+      const rec = (key) => ({
+        eventSource: 'aws:s3',
+        eventName: 'ObjectCreated:Put',
+        s3: { bucket: { name: 'src' }, object: { key } },
+      });
+      const r = await lam.invoke({ Records: [rec('pdfs/caf%E9.pdf'), rec(keys[0]), rec('pdfs/caf%E9.txt')] });
+      assert.ok(r.response, JSON.stringify(r.error));
+      assert.equal(r.response.pdfs, 2);
+      assert.equal(r.response.counts.failed, 1);
+      assert.equal(r.response.counts.success, 1);
+      // A skipped key that is not UTF-8 is shown escaped, as in source_key.
+      assert.deepEqual(r.response.skipped.keys, [{ key: 'pdfs/caf%E9.txt', reason: 'not_pdf' }]);
+      const { rows } = await resultRows(s3, 'dst', 'evt/metadata/');
+      const bad = rows.find((x) => x.error_type === 'bad_key');
+      assert.equal(bad.source_key, 'pdfs/caf%E9.pdf');
+      assert.equal(bad.status, 'failed');
+    } finally {
       await lam.stop();
     }
   });
