@@ -1407,10 +1407,22 @@ static int finish_batch(struct etl_ctx *c, int64_t batch_id,
     return rc;
 }
 
+/* Each batch judges the destination afresh: on Lambda the context lives
+ * on into later invocations, after the destination may have recovered. */
+static void dest_reset(struct etl_ctx *c)
+{
+    pthread_mutex_lock(&c->dest_lock);
+    c->dest_streak = c->dest_fatal = 0;
+    c->dest_streak_rc = 0;
+    atomic_store(&c->dest_broken, false);
+    pthread_mutex_unlock(&c->dest_lock);
+}
+
 int etl_run_keys(struct etl_ctx *c, int64_t batch_id, const char *const *keys,
                  size_t n, const struct etl_batch_opts *o,
                  struct etl_batch_result *res)
 {
+    dest_reset(c);
     struct etl_row *rows = NULL;
     size_t nrows = 0, started = 0;
     memset(res, 0, sizeof(*res));
@@ -1543,6 +1555,7 @@ int etl_run_batch_ex(struct etl_ctx *c, int64_t batch_id,
     bool more = false;
     memset(res, 0, sizeof(*res));
     res->batch_id = batch_id;
+    dest_reset(c);
     struct wave_sink *sink = NULL;
     int rc = list_batch(c, start_after, &keys, &sizes, &n, &cursor, &more);
     if (rc)

@@ -125,7 +125,8 @@ int etl_count_pdfs(struct etl_ctx *c, const char *start_after,
 
 /* Why the destination is broken (ETL_EDEST from a batch: PDFs in a row
  * could not write their outputs for a destination-wide reason), or NULL.
- * Once set it stays: the context stops starting PDFs. */
+ * Set during a batch (which then starts no more PDFs), cleared when the
+ * next batch starts. */
 const char *etl_dest_problem(struct etl_ctx *c);
 
 /* After ETL_ECONFLICT from a batch: which key range the existing results
