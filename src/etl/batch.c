@@ -1302,10 +1302,13 @@ static int64_t next_free_batch(struct etl_ctx *c)
             break;
         for (size_t i = 0; i < l.n; i++) {
             const char *k = l.items[i].key + plen;
-            long long id;
-            int used = 0;
-            if (sscanf(k, "batch_%lld.parquet%n", &id, &used) == 1 &&
-                k[used] == '\0' && id >= next)
+            char *end = NULL;
+            if (strncmp(k, "batch_", 6) != 0 || k[6] < '0' || k[6] > '9')
+                continue;
+            errno = 0;
+            long long id = strtoll(k + 6, &end, 10);
+            if (errno == 0 && strcmp(end, ".parquet") == 0 && id >= next &&
+                id < CFG_BATCH_ID_MAX)
                 next = id + 1;
         }
         free(after);

@@ -470,11 +470,11 @@ out:
     else
         buf_reset(&w->bytes);
 
-    if (row->output_failed || !row->source_key || !row->file_id)
-        row->status = ETL_STATUS_FAILED;
-    else if (row->n_images == c->crops.n && !row->error_type)
+    /* A failed output fails the row, whatever else it got. */
+    bool usable = !row->output_failed && row->source_key && row->file_id;
+    if (usable && row->n_images == c->crops.n && !row->error_type)
         row->status = ETL_STATUS_SUCCESS;
-    else if (row->has_text || row->n_images)
+    else if (usable && (row->has_text || row->n_images))
         row->status = ETL_STATUS_PARTIAL;
     else
         row->status = ETL_STATUS_FAILED;
