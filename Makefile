@@ -1,4 +1,6 @@
-# Thin wrapper over CMake: the build lives in CMakeLists.txt.
+# Thin wrapper over CMake: the build lives in CMakeLists.txt. Builds made
+# here (and so by .ci/run) treat warnings as errors (ETL_WERROR=ON); a plain
+# `cmake` build does not.
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
@@ -12,7 +14,8 @@ deps:
 	@scripts/install-deps --build
 
 build: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DETL_WERROR=ON \
+		$(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
 test:

@@ -200,6 +200,7 @@ int cmd_preview(int argc, char **argv)
     }
     rc = cfg_load(&cfg, nfwd, fwd, &err);
     cfg_loaded = true;
+    store_allow_http(cfg.allow_http);
     if (rc) {
         fprintf(stderr, "bpecg-etl preview: %s\n", err.data);
         goto out;
@@ -208,13 +209,15 @@ int cmd_preview(int argc, char **argv)
     if (cfg.crop_regions)
         rc = crops_parse(cfg.crop_regions, "CROP_REGIONS", &crops, &err);
     else if (cfg.crop_regions_file)
-        rc = crops_load_file(cfg.crop_regions_file, &crops, &err);
+        rc = crops_load_file("CROP_REGIONS_FILE", cfg.crop_regions_file, &crops,
+                             &err);
     else
         crops_default(&crops), rc = 0;
     if (!rc && cfg.redact_regions)
         rc = crops_parse(cfg.redact_regions, "REDACT_REGIONS", &redact, &err);
     else if (!rc && cfg.redact_regions_file)
-        rc = crops_load_file(cfg.redact_regions_file, &redact, &err);
+        rc = crops_load_file("REDACT_REGIONS_FILE", cfg.redact_regions_file,
+                             &redact, &err);
     if (rc) {
         fprintf(stderr, "bpecg-etl preview: %s\n", err.data);
         goto out;
@@ -230,6 +233,7 @@ int cmd_preview(int argc, char **argv)
     lim.timeout_ms = cfg.pdf_timeout_ms;
     lim.max_memory = (size_t)cfg.pdf_max_memory_mb << 20;
     lim.max_region_pixels = 200 * 1000 * 1000;
+    lim.raw_messages = cfg.debug_payloads > 0;
     rc = pdf_engine_new(&lim, &engine);
     if (!rc)
         rc = pdf_worker_new(engine, &worker);

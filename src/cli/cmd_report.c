@@ -834,6 +834,7 @@ int cmd_report(int argc, char **argv)
     }
     status = EXIT_RUN_ERROR;
     rc = dest_url(&cfg, &url);
+    store_allow_http(cfg.allow_http);
     if (!rc)
         rc = store_open(url.data, true, &st, &prefix);
     if (rc) {
@@ -881,7 +882,7 @@ int cmd_report(int argc, char **argv)
             }
         }
         free(after);
-        after = l.n ? strdup(l.items[l.n - 1].key) : NULL;
+        after = l.cursor ? strdup(l.cursor) : NULL;
         bool more = l.truncated && after;
         store_listing_release(&l);
         if (!more)

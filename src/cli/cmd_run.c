@@ -96,6 +96,28 @@ static void *count_main(void *arg)
     return NULL;
 }
 
+/* key as one shell word, so that a printed resume command can be pasted:
+ * bash's $'...' with \xNN for every control, DEL or non-ASCII byte, so
+ * no byte of a hostile key reaches the terminal as it is. */
+static const char *shell_word(const char *key, struct buf *out)
+{
+    buf_reset(out);
+    if (*key && strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
+                            "vwxyz0123456789/._-+=@%,:") == strlen(key))
+        return buf_addstr(out, key) ? "?" : out->data;
+    buf_addstr(out, "$'");
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
+        if (*p == '\\' || *p == '\'')
+            buf_printf(out, "\\%c", *p);
+        else if (*p < 0x20 || *p >= 0x7f)
+            buf_printf(out, "\\x%02x", *p);
+        else
+            buf_addch(out, (char)*p);
+    }
+    buf_addch(out, '\'');
+    return out->data;
+}
+
 static void print_help(void)
 {
     puts(
@@ -161,14 +183,41 @@ int cmd_run(int argc, char **argv)
     char *after = cfg.start_after ? strdup(cfg.start_after) : NULL;
     for (;;) {
         struct etl_batch_result res;
+        if (batch_id > CFG_BATCH_ID_MAX) {
+            fprintf(stderr,
+                    "bpecg-etl run: batch ids end at %lld; the listing goes "
+                    "on after the last batch written\n",
+                    (long long)CFG_BATCH_ID_MAX);
+            status = EXIT_RUN_ERROR;
+            break;
+        }
         rc = etl_run_batch(ctx, batch_id, after, &res);
+        if (rc == ETL_ECONFLICT) {
+            /* What was asked would lose another batch's rows: a usage
+             * error, and nothing of this batch ran. */
+            fprintf(stderr, "bpecg-etl run: batch %lld: %s\n",
+                    (long long)batch_id, etl_batch_conflict(ctx));
+            status = EXIT_USAGE;
+            etl_batch_result_release(&res);
+            break;
+        }
         if (rc) {
             /* The listing and the Parquet put run on this thread, so the
-             * store's detail (e.g. the S3 error code) is still here. */
-            const char *detail = store_last_error();
-            fprintf(stderr, "bpecg-etl run: batch %lld failed: %s%s%s\n",
-                    (long long)batch_id, etl_strerror(rc), *detail ? ": " : "",
-                    detail);
+             * store's detail (e.g. the S3 error code) is still here; a
+             * broken destination says what broke it. */
+            const char *detail =
+                rc == ETL_EDEST ? etl_dest_problem(ctx) : store_last_error();
+            struct buf word = BUF_INIT;
+            fprintf(
+                stderr,
+                "bpecg-etl run: batch %lld failed: %s%s%s\n"
+                "bpecg-etl run: its results were not written; rerun it with "
+                "--batch-id %lld%s%s\n",
+                (long long)batch_id, etl_strerror(rc),
+                detail && *detail ? ": " : "", detail ? detail : "",
+                (long long)batch_id, after ? " --start-after " : "",
+                after ? shell_word(after, &word) : "");
+            buf_release(&word);
             status = EXIT_RUN_ERROR;
             etl_batch_result_release(&res);
             break;
@@ -192,11 +241,13 @@ int cmd_run(int argc, char **argv)
         etl_batch_result_release(&res);
         batch_id++;
         if (interrupted) {
+            struct buf word = BUF_INIT;
             fprintf(stderr,
                     "bpecg-etl run: interrupted; resume with "
                     "--batch-id %lld%s%s\n",
                     (long long)batch_id, after ? " --start-after " : "",
-                    after ? after : "");
+                    after ? shell_word(after, &word) : "");
+            buf_release(&word);
             status = EXIT_RUN_ERROR;
             break;
         }

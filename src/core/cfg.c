@@ -38,6 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/err.h"
@@ -98,6 +100,7 @@ struct setting {
 /* Enums are written through an int lvalue. */
 _Static_assert(sizeof(enum cfg_render_mode) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum cfg_codec) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum cfg_fail_on) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum log_level) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum log_format) == sizeof(int), "enum size");
 
@@ -107,6 +110,10 @@ static const struct choice codec_choices[] = {{"zstd", CFG_CODEC_ZSTD},
                                               {"snappy", CFG_CODEC_SNAPPY},
                                               {"none", CFG_CODEC_NONE},
                                               {NULL, 0}};
+static const struct choice fail_on_choices[] = {{"never", CFG_FAIL_NEVER},
+                                                {"output", CFG_FAIL_OUTPUT},
+                                                {"failed", CFG_FAIL_FAILED},
+                                                {NULL, 0}};
 /* AWS_LAMBDA_LOG_FORMAT is set by Lambda's advanced logging controls. */
 static const struct choice lambda_format_choices[] = {
     {"JSON", LOG_FORMAT_JSON}, {"Text", LOG_FORMAT_CONSOLE}, {NULL, 0}};
@@ -531,6 +538,17 @@ static const struct setting settings[] = {
      .help = "Lambda function invoked for the next batch; Lambda sets it to "
              "the running function's own name.",
      .off = OFF(aws_lambda_function_name)},
+    {.env = "ALLOW_HTTP",
+     .flag = "allow-http",
+     .type = ST_BOOL,
+     .def = "0",
+     .help = "`1` accepts a plain `http://` endpoint "
+             "(`AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`, "
+             "`AWS_ENDPOINT_URL_LAMBDA`) on a host other than the loopback "
+             "(`localhost`, `127.x.x.x`, `[::1]`); otherwise only `https://` "
+             "may leave the machine, since plain http sends the data and "
+             "the signed requests in clear.",
+     .off = OFF(allow_http)},
 
     /* Lambda */
     {.env = "DEADLINE_MARGIN_MS",
@@ -570,6 +588,21 @@ static const struct setting settings[] = {
              "nothing (`{METADATA_PREFIX}_chain/{run_id}/STOP` stops one "
              "run).",
      .off = OFF(kill_switch_key)},
+    {.env = "FAIL_INVOCATION_ON",
+     .flag = "fail-invocation-on",
+     .type = ST_ENUM,
+     .def = "never",
+     .choices = fail_on_choices,
+     .metavar = "WHEN",
+     .help = "On Lambda, when an invocation whose batch ran still reports "
+             "failure, so that Lambda (or Step Functions' Retry) runs it "
+             "again and a failure destination sees it: `output` when a row "
+             "could not write its outputs (a crop: `file_put`/`s3_put`), "
+             "`failed` when any row failed, `never` to report such rows "
+             "only in the response (`output_failed`, `counts.failed`) and "
+             "the `lambda_batch_done` log line. A chain batch that fails "
+             "this way is not committed, so the retry redoes it.",
+     .off = OFF(fail_invocation_on)},
 
     /* Run control */
     {.env = "START_AFTER",
@@ -588,7 +621,7 @@ static const struct setting settings[] = {
      .type = ST_INT64,
      .def = "0",
      .min = 0,
-     .max = INT64_MAX,
+     .max = CFG_BATCH_ID_MAX,
      .metavar = "N",
      .help = "Number of the first batch; batch N writes "
              "`batch_NNNNNN.parquet`.",
@@ -1585,4 +1618,82 @@ void cfg_hash(const struct etl_config *c, const char *crops, char out[17])
         h = fnv_add(h, "gain_mm_mv", t);
     }
     snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+/* --- files named by settings -------------------------------------------- */
+
+static const char *file_kind(mode_t m)
+{
+    return S_ISDIR(m)    ? "a directory"
+           : S_ISFIFO(m) ? "a FIFO"
+           : S_ISSOCK(m) ? "a socket"
+           : S_ISCHR(m)  ? "a character device"
+           : S_ISBLK(m)  ? "a block device"
+                         : "not a regular file";
+}
+
+int cfg_file_read(const char *var, const char *path, size_t max,
+                  struct buf *out, struct buf *err)
+{
+    char ebuf[128];
+    struct stat st;
+    int rc = 0;
+    buf_reset(out);
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+     * writer forever. O_NOCTTY: a terminal must not become ours. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        buf_printf(err, "%s=%s: cannot open: %s", var, path,
+                   strerror_r(errno, ebuf, sizeof(ebuf)));
+        return ETL_ECONFIG;
+    }
+    if (fstat(fd, &st) != 0) {
+        buf_printf(err, "%s=%s: cannot stat: %s", var, path,
+                   strerror_r(errno, ebuf, sizeof(ebuf)));
+        rc = ETL_ECONFIG;
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        buf_printf(err, "%s=%s: must be a regular file, not %s", var, path,
+                   file_kind(st.st_mode));
+        rc = ETL_ECONFIG;
+        goto out;
+    }
+    for (;;) {
+        /* One byte over the cap tells "exactly max" from "more". */
+        rc = buf_grow(out, 64 * 1024);
+        if (rc)
+            goto out;
+        size_t room = out->cap - out->len - 1;
+        if (room > max + 1 - out->len)
+            room = max + 1 - out->len;
+        ssize_t got = read(fd, out->data + out->len, room);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            buf_printf(err, "%s=%s: cannot read: %s", var, path,
+                       strerror_r(errno, ebuf, sizeof(ebuf)));
+            rc = ETL_ECONFIG;
+            goto out;
+        }
+        if (got == 0)
+            break;
+        out->len += (size_t)got;
+        out->data[out->len] = '\0';
+        if (out->len > max) {
+            buf_printf(err, "%s=%s: larger than %zu bytes", var, path, max);
+            rc = ETL_ECONFIG;
+            goto out;
+        }
+    }
+    if (memchr(out->data, '\0', out->len)) {
+        buf_printf(err, "%s=%s: contains a NUL byte (not a text file)", var,
+                   path);
+        rc = ETL_ECONFIG;
+    }
+out:
+    close(fd);
+    if (rc)
+        buf_reset(out);
+    return rc;
 }

@@ -16,6 +16,11 @@
 #include "core/buf.h"
 #include "core/log.h"
 
+/* The largest batch id (BATCH_ID, a chain event's batch_id): twelve
+ * digits, far below INT64_MAX, so that the next batch's id never
+ * overflows. */
+#define CFG_BATCH_ID_MAX INT64_C(999999999999)
+
 enum cfg_render_mode { CFG_RENDER_CLIP, CFG_RENDER_PAGE };
 
 /* A page setting's "auto" (the page is found in each PDF). */
@@ -33,6 +38,9 @@ struct cfg_pages {
 /* Is page (1-based) in the set? */
 bool cfg_pages_has(const struct cfg_pages *p, int page);
 enum cfg_codec { CFG_CODEC_ZSTD, CFG_CODEC_SNAPPY, CFG_CODEC_NONE };
+/* FAIL_INVOCATION_ON: when a Lambda invocation reports failure (so that
+ * Lambda or Step Functions retries it) although its batch ran. */
+enum cfg_fail_on { CFG_FAIL_NEVER, CFG_FAIL_OUTPUT, CFG_FAIL_FAILED };
 
 struct etl_config {
     /* Where: SOURCE_BUCKET + PDF_PREFIX, or --source URL (replaces both);
@@ -92,11 +100,14 @@ struct etl_config {
     /* AWS */
     char *aws_region;               /* AWS_REGION / AWS_DEFAULT_REGION */
     char *aws_lambda_function_name; /* AWS_LAMBDA_FUNCTION_NAME */
+    bool allow_http; /* ALLOW_HTTP 0|1: plain http:// endpoints beyond
+                        loopback (store/ reads the variable itself) */
 
     /* Lambda */
     int deadline_margin_ms;    /* DEADLINE_MARGIN_MS 60000 (100..900000) */
     int64_t max_chain_batches; /* MAX_CHAIN_BATCHES 100000 (1..1e9) */
     char *kill_switch_key;     /* KILL_SWITCH_KEY, NULL: default key */
+    enum cfg_fail_on fail_invocation_on; /* FAIL_INVOCATION_ON never */
 
     /* Run control (flags of `run`; START_AFTER/BATCH_ID/RUN_ID env too) */
     char *start_after;   /* --start-after KEY */
@@ -126,6 +137,17 @@ size_t cfg_env_names(const char **out, size_t max);
 /* Print the settings table (name, flag, default, range, help) for --help:
  * markdown when markdown is set (the README's configuration table). */
 void cfg_usage(FILE *f, bool markdown);
+
+/* Read the file a setting names (var: "CROP_REGIONS_FILE", path its
+ * value) into out (replacing its contents): at most max bytes, else an
+ * error. It is opened without blocking and must be a regular file, so a
+ * FIFO or a device given by mistake fails at once instead of hanging.
+ * On error appends one line to err naming the variable, the path and the
+ * reason ("CROP_REGIONS_FILE=/tmp/f: not a regular file (a FIFO)") and
+ * returns ETL_ECONFIG, or ETL_ENOMEM. A NUL byte in the file is an error
+ * (every such file is text). */
+int cfg_file_read(const char *var, const char *path, size_t max,
+                  struct buf *out, struct buf *err);
 
 /* A short stable hash (16 hex chars) of the settings that change outputs,
  * written into each Parquet file so runs can be compared. crops is a

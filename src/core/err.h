@@ -19,6 +19,15 @@
     X(ETL_ECONFIG, -8, "config", "invalid configuration")                      \
     X(ETL_EUNSAFE, -9, "unsafe_key", "key is not safe")                        \
     X(ETL_ENOTSUP, -10, "not_supported", "not supported")                      \
+    X(ETL_ENOSPC, -11, "no_space", "no space left on the device")              \
+    X(ETL_EROFS, -12, "read_only", "read-only file system")                    \
+    X(ETL_ENOTDIR, -13, "not_a_directory", "a path component is not a folder") \
+    X(ETL_EDEST, -14, "destination_broken",                                    \
+      "the destination cannot be written")                                     \
+    X(ETL_EPROTO, -15, "bad_listing",                                          \
+      "the server's listing broke its contract")                               \
+    X(ETL_ECONFLICT, -16, "batch_exists",                                      \
+      "the batch's results file holds another key range")                      \
     X(ETL_EPDF, -20, "pdf_error", "PDF processing failed")                     \
     X(ETL_EPDF_NOTPDF, -21, "not_pdf", "not a PDF file")                       \
     X(ETL_EPDF_EMPTY, -22, "empty", "empty file")                              \

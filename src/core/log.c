@@ -12,6 +12,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/utf8.h"
 
 static struct {
     enum log_level level;
@@ -77,36 +78,67 @@ int log_format_parse(const char *s, enum log_format *out)
     return 0;
 }
 
-/* JSON string escaping; invalid UTF-8 is passed through byte by byte since
- * log values are keys and messages we produce, never PDF content. */
+/* JSON string escaping. Keys in log values are whatever a listing holds,
+ * so besides JSON's own escapes: DEL and C1 controls (U+0080..U+009F,
+ * which terminals may act on) become \u escapes, and a byte that is not
+ * part of valid UTF-8 becomes the text \xNN, keeping the line valid JSON
+ * and readable on a terminal. */
 static void add_json_str(struct buf *b, const char *s)
 {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t left = strlen(s);
     buf_addch(b, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"':
+    while (left) {
+        unsigned char c = *p;
+        size_t n = c < 0x80 ? 1 : utf8_seq_len(p, left);
+        if (n == 0) {
+            buf_printf(b, "\\\\x%02x", c);
+            n = 1;
+        } else if (n == 2 && c == 0xC2 && p[1] < 0xA0) {
+            buf_printf(b, "\\u%04x", p[1]);
+        } else if (n > 1) {
+            buf_add(b, (const char *)p, n);
+        } else if (c == '"') {
             buf_addstr(b, "\\\"");
-            break;
-        case '\\':
+        } else if (c == '\\') {
             buf_addstr(b, "\\\\");
-            break;
-        case '\n':
+        } else if (c == '\n') {
             buf_addstr(b, "\\n");
-            break;
-        case '\r':
+        } else if (c == '\r') {
             buf_addstr(b, "\\r");
-            break;
-        case '\t':
+        } else if (c == '\t') {
             buf_addstr(b, "\\t");
-            break;
-        default:
-            if (*p < 0x20)
-                buf_printf(b, "\\u%04x", *p);
-            else
-                buf_addch(b, *p);
+        } else if (c < 0x20 || c == 0x7f) {
+            buf_printf(b, "\\u%04x", c);
+        } else {
+            buf_addch(b, (char)c);
         }
+        p += n;
+        left -= n;
     }
     buf_addch(b, '"');
+}
+
+/* Console values are shown bare when they are plain printable text, and
+ * quoted with add_json_str's escapes otherwise: an ESC or CR from a key
+ * must never reach the terminal as it is. */
+static bool console_plain(const char *s)
+{
+    if (!*s)
+        return false;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t left = strlen(s);
+    while (left) {
+        size_t n = *p < 0x80 ? 1 : utf8_seq_len(p, left);
+        if (n == 0 ||
+            (n == 1 && (*p <= 0x20 || *p == 0x7f || *p == '"' || *p == '=' ||
+                        *p == '\\')) ||
+            (n == 2 && *p == 0xC2 && p[1] < 0xA0))
+            return false;
+        p += n;
+        left -= n;
+    }
+    return true;
 }
 
 static void add_value(struct buf *b, const struct log_field *f, bool json)
@@ -115,7 +147,7 @@ static void add_value(struct buf *b, const struct log_field *f, bool json)
     case LF_STR_:
         if (!f->v.s)
             buf_addstr(b, "null");
-        else if (json || strpbrk(f->v.s, " \"=") || !*f->v.s)
+        else if (json || !console_plain(f->v.s))
             add_json_str(b, f->v.s); /* console: quote only when needed */
         else
             buf_addstr(b, f->v.s);

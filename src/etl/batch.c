@@ -16,6 +16,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "etl/etl_int.h"
 #include "pq/pq.h"
 
@@ -28,40 +29,128 @@ const char *etl_status_name(enum etl_status s)
 bool etl_is_pdf_key(const char *key)
 {
     size_t n = strlen(key);
-    return n > 4 && strcasecmp(key + n - 4, ".pdf") == 0;
+    /* ".pdf" alone too: a listing's every object ending in .pdf gets a
+     * row (its file_id is %2Epdf). */
+    return n >= 4 && strcasecmp(key + n - 4, ".pdf") == 0;
 }
 
+static int add_escape(struct buf *out, unsigned char ch)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char e[3] = {'%', hex[ch >> 4], hex[ch & 15]};
+    return buf_add(out, e, 3);
+}
+
+/* The rule (README, Outputs): file_id is the key relative to the source
+ * prefix without its final ".pdf" when that is lower case and leaves a
+ * name; any other ".pdf" ("x.PDF", "dir/.pdf") stays, its dot written
+ * "%2E", so x.pdf and x.PDF get x and x%2EPDF. Bytes are kept except
+ * '%', '\', C0 and C1 control characters, DEL and bytes that are not
+ * valid UTF-8, each written %XX (upper-case hex); so are the dots of a "."
+ * or ".." segment and a '/' that would start an empty segment. Every '%'
+ * of the result starts an escape, so decoding the escapes gives back the
+ * bytes, and the id ends in "%2E" plus three letters p, d, f exactly when
+ * the suffix was kept: the mapping is one-to-one and reversible
+ * (etl_file_id_decode), whatever the keys, without seeing the listing. */
 int etl_file_id(const char *key, const char *prefix, struct buf *out)
 {
     size_t plen = strlen(prefix);
-    if (strncmp(key, prefix, plen) == 0)
+    if (plen && strncmp(key, prefix, plen) == 0)
         key += plen;
     size_t n = strlen(key);
-    if (n >= 4 && strcasecmp(key + n - 4, ".pdf") == 0)
-        n -= 4;
-    /* Keep the relative path, so "a/x.pdf" and "b/x.pdf" cannot overwrite
-     * each other's crops; only what would make an unsafe key changes:
-     * control bytes and backslashes, and "", "." or ".." segments. */
-    size_t start = out->len;
-    size_t seg = start;
-    for (size_t i = 0; i <= n; i++) {
-        unsigned char ch = i < n ? (unsigned char)key[i] : '/';
+    bool pdf = n >= 4 && strcasecmp(key + n - 4, ".pdf") == 0;
+    bool keep = pdf && (strcmp(key + n - 4, ".pdf") != 0 || n == 4 ||
+                        key[n - 5] == '/');
+    size_t stem = pdf && !keep ? n - 4 : n;
+    const unsigned char *k = (const unsigned char *)key;
+    size_t seg = 0; /* start of the current segment in key */
+    for (size_t i = 0; i < stem;) {
+        unsigned char ch = k[i];
+        int rc = 0;
         if (ch == '/') {
-            size_t slen = out->len - seg;
-            const char *s = out->data + seg;
-            if (slen == 0 || (slen == 1 && s[0] == '.') ||
-                (slen == 2 && s[0] == '.' && s[1] == '.')) {
-                buf_truncate(out, seg);
-                if (buf_addch(out, '_'))
-                    return ETL_ENOMEM;
+            rc = i == seg ? add_escape(out, ch) : buf_addch(out, '/');
+            seg = i + 1;
+            i++;
+        } else if (ch == '.' && i == seg &&
+                   (i + 1 == stem || k[i + 1] == '/' ||
+                    (k[i + 1] == '.' && (i + 2 == stem || k[i + 2] == '/')))) {
+            /* A "." or ".." segment. */
+            size_t dots = i + 1 < stem && k[i + 1] == '.' ? 2 : 1;
+            for (size_t d = 0; !rc && d < dots; d++)
+                rc = add_escape(out, '.');
+            i += dots;
+        } else if (keep && i == n - 4) {
+            rc = add_escape(out, '.');
+            i++;
+        } else if (ch == '%' || ch == '\\' || ch < 0x20 || ch == 0x7f) {
+            rc = add_escape(out, ch);
+            i++;
+        } else if (ch < 0x80) {
+            rc = buf_addch(out, (char)ch);
+            i++;
+        } else {
+            size_t len = utf8_seq_len(k + i, stem - i);
+            if (len == 0 || (ch == 0xC2 && k[i + 1] < 0xA0)) {
+                /* Not UTF-8, or a C1 control (U+0080..U+009F). */
+                rc = add_escape(out, ch);
+                if (!rc && len)
+                    rc = add_escape(out, k[i + 1]);
+                i += len ? len : 1;
+            } else {
+                rc = buf_add(out, key + i, len);
+                i += len;
             }
-            if (i < n && buf_addch(out, '/'))
-                return ETL_ENOMEM;
-            seg = out->len;
-            continue;
         }
-        if (buf_addch(out, ch < 0x20 || ch == 0x7f || ch == '\\' ? '_' : ch))
-            return ETL_ENOMEM;
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int etl_file_id_decode(const char *file_id, struct buf *out)
+{
+    size_t n = strlen(file_id);
+    bool kept = n >= 6 && strncmp(file_id + n - 6, "%2E", 3) == 0 &&
+                strcasecmp(file_id + n - 3, "pdf") == 0;
+    for (size_t i = 0; i < n; i++) {
+        int rc;
+        if (file_id[i] != '%') {
+            rc = buf_addch(out, file_id[i]);
+        } else {
+            int hi = i + 2 < n ? hex_digit(file_id[i + 1]) : -1;
+            int lo = hi < 0 ? -1 : hex_digit(file_id[i + 2]);
+            if (lo < 0)
+                return ETL_EINVAL;
+            rc = buf_addch(out, (char)(hi * 16 + lo));
+            i += 2;
+        }
+        if (rc)
+            return rc;
+    }
+    return kept ? 0 : buf_addstr(out, ".pdf");
+}
+
+int etl_key_text(const char *key, struct buf *out)
+{
+    size_t n = strlen(key);
+    if (utf8_valid(key, n))
+        return buf_add(out, key, n);
+    const unsigned char *k = (const unsigned char *)key;
+    for (size_t i = 0; i < n;) {
+        size_t len = k[i] == '%' ? 0 : utf8_seq_len(k + i, n - i);
+        int rc = len ? buf_add(out, key + i, len) : add_escape(out, k[i]);
+        if (rc)
+            return rc;
+        i += len ? len : 1;
     }
     return 0;
 }
@@ -130,11 +219,13 @@ int etl_ctx_new(const struct etl_config *cfg, struct etl_ctx **out,
         return ETL_ENOMEM;
     c->cfg = cfg;
     pthread_mutex_init(&c->hook_lock, NULL);
+    pthread_mutex_init(&c->dest_lock, NULL);
 
     if (cfg->crop_regions)
         rc = crops_parse(cfg->crop_regions, "CROP_REGIONS", &c->crops, err);
     else if (cfg->crop_regions_file)
-        rc = crops_load_file(cfg->crop_regions_file, &c->crops, err);
+        rc = crops_load_file("CROP_REGIONS_FILE", cfg->crop_regions_file,
+                             &c->crops, err);
     else
         crops_default(&c->crops), rc = 0;
     if (rc)
@@ -143,7 +234,8 @@ int etl_ctx_new(const struct etl_config *cfg, struct etl_ctx **out,
         rc =
             crops_parse(cfg->redact_regions, "REDACT_REGIONS", &c->redact, err);
     else if (cfg->redact_regions_file)
-        rc = crops_load_file(cfg->redact_regions_file, &c->redact, err);
+        rc = crops_load_file("REDACT_REGIONS_FILE", cfg->redact_regions_file,
+                             &c->redact, err);
     if (rc)
         goto fail;
     rc = fields_load_file(cfg->field_patterns_file, &c->fields, err);
@@ -158,6 +250,7 @@ int etl_ctx_new(const struct etl_config *cfg, struct etl_ctx **out,
         goto fail;
     }
     char *src_url_prefix = NULL, *dst_url_prefix = NULL;
+    store_allow_http(cfg->allow_http);
     rc = open_side("source", cfg->source_bucket, cfg->source_is_url, true,
                    &c->src, &src_url_prefix, err);
     if (rc)
@@ -243,6 +336,7 @@ int etl_ctx_new(const struct etl_config *cfg, struct etl_ctx **out,
     /* A page tree may claim any /Count (2^31 - 1 in a hostile file), which
      * would land in page_count; TEXT_PAGE and CROP_PAGE go up to 100000. */
     lim.max_pages = 100000;
+    lim.raw_messages = cfg->debug_payloads > 0;
     rc = pdf_engine_new(&lim, &c->engine);
     if (rc) {
         buf_printf(err, "starting MuPDF: %s", etl_strerror(rc));
@@ -321,6 +415,7 @@ void etl_ctx_free(struct etl_ctx *c)
     free(c->images_location);
     free(c->waveforms_location);
     pthread_mutex_destroy(&c->hook_lock);
+    pthread_mutex_destroy(&c->dest_lock);
     free(c);
 }
 
@@ -384,6 +479,14 @@ const char *etl_results_location(const struct etl_ctx *c)
 const char *etl_images_location(const struct etl_ctx *c)
 {
     return c->images_location;
+}
+
+const char *etl_dest_problem(struct etl_ctx *c)
+{
+    if (!atomic_load(&c->dest_broken))
+        return NULL;
+    /* Written once, before dest_broken was set. */
+    return c->dest_reason;
 }
 
 const char *etl_waveforms_location(const struct etl_ctx *c)
@@ -483,7 +586,8 @@ static bool run_stop(void *arg)
     pthread_mutex_lock(&b->lock);
     bool abandoned = b->abandoned;
     pthread_mutex_unlock(&b->lock);
-    return abandoned || (b->c->stop && b->c->stop(b->c->hook_arg));
+    return abandoned || atomic_load(&b->c->dest_broken) ||
+           (b->c->stop && b->c->stop(b->c->hook_arg));
 }
 
 enum {
@@ -635,10 +739,11 @@ static int write_row(struct pq_writer *w, int64_t batch_id,
     const char *status = etl_status_name(r->status);
     int rc = pq_set_i64(w, COL_BATCH_ID, batch_id);
     if (!rc)
-        rc = pq_set_str(w, COL_FILE_ID, r->file_id, strlen(r->file_id));
+        rc = pq_set_str(w, COL_FILE_ID, r->file_id ? r->file_id : "",
+                        r->file_id ? strlen(r->file_id) : 0);
     if (!rc)
-        rc =
-            pq_set_str(w, COL_SOURCE_KEY, r->source_key, strlen(r->source_key));
+        rc = pq_set_str(w, COL_SOURCE_KEY, r->source_key ? r->source_key : "",
+                        r->source_key ? strlen(r->source_key) : 0);
     if (!rc)
         rc = set_opt_str(w, COL_SOURCE_ETAG, r->source_etag,
                          r->source_etag ? strlen(r->source_etag) : 0);
@@ -693,8 +798,9 @@ static int write_row(struct pq_writer *w, int64_t batch_id,
 }
 
 /* The footer metadata and codec shared by a batch's Parquet files. kv
- * (BATCH_KV entries) points into c and bid; opts points to kv. */
-#define BATCH_KV 5
+ * (BATCH_KV entries) points into c and bid; opts points to kv. The
+ * results file also records its key range (set kv[5], kv[6] and nkv). */
+#define BATCH_KV 7
 static void batch_pq_options(const struct etl_ctx *c, const char *bid,
                              struct pq_kv kv[BATCH_KV], struct pq_options *opts)
 {
@@ -712,7 +818,7 @@ static void batch_pq_options(const struct etl_ctx *c, const char *bid,
     opts->created_by_app = "bpecg-etl";
     opts->version = ETL_VERSION;
     opts->kv = kv;
-    opts->nkv = BATCH_KV;
+    opts->nkv = 5;
 }
 
 /* A local path for a batch file before it is stored. */
@@ -737,6 +843,10 @@ static int write_results(struct etl_ctx *c, size_t n, char **key_out)
     struct pq_kv kv[BATCH_KV];
     struct pq_options opts;
     batch_pq_options(c, bid.data, kv, &opts);
+    /* The batch's key range, so that no other range ever replaces it. */
+    kv[5] = (struct pq_kv){"bpecg.first_key", c->rows[0].source_key};
+    kv[6] = (struct pq_kv){"bpecg.last_key", c->rows[n - 1].source_key};
+    opts.nkv = 7;
 
     rc = pq_writer_open(path.data, result_columns, COL_COUNT, &opts, &w);
     for (size_t i = 0; !rc && i < n; i++)
@@ -1005,11 +1115,17 @@ static void wave_drain_rest(struct batch_run *b, size_t started,
 
 /* Close the waveform file and store it; the sink is freed. Appends the
  * key to *key_out on success. */
-static int wave_sink_finish(struct wave_sink *s, char **key_out)
+static int wave_sink_finish(struct wave_sink *s, const char *first,
+                            const char *last, char **key_out)
 {
     struct etl_ctx *c = s->c;
     struct buf key = BUF_INIT;
     int rc = s->rc;
+    /* The same footer as the results file's, key range included. */
+    const struct pq_kv range[2] = {{"bpecg.first_key", first},
+                                   {"bpecg.last_key", last}};
+    if (!rc)
+        rc = pq_writer_add_kv(s->w, range, 2);
     if (!rc) {
         rc = pq_writer_close(s->w);
         s->w = NULL;
@@ -1039,25 +1155,10 @@ static int wave_sink_finish(struct wave_sink *s, char **key_out)
 static int timeout_row(const struct etl_ctx *c, const char *key, int64_t size,
                        const char *why, struct etl_row *row)
 {
-    memset(row, 0, sizeof(*row));
-    buf_init(&row->text, 0);
-    buf_init(&row->error, 0);
-    row->page_count = -1;
-    row->repaired = -1;
-    row->wave_status = ETL_WAVE_NULL;
-    row->size_bytes = size;
-    row->status = ETL_STATUS_FAILED;
+    int rc = etl_row_init(c, key, size, row);
     row->error_type = "timeout";
     row->processed_at_ms = etl_now_ms();
-    row->source_key = strdup(key);
-    struct buf id = BUF_INIT;
-    if (!row->source_key || etl_file_id(key, c->src_prefix, &id) ||
-        buf_addstr(&row->error, why)) {
-        buf_release(&id);
-        return ETL_ENOMEM;
-    }
-    row->file_id = buf_detach(&id, NULL);
-    return row->file_id ? 0 : ETL_ENOMEM;
+    return rc ? rc : buf_addstr(&row->error, why);
 }
 
 static void *pool_thread(void *arg)
@@ -1183,10 +1284,13 @@ static int run_tasks(struct etl_ctx *c, int64_t batch_id,
     res->batch_id = batch_id;
     if (!rc) {
         res->listed = nrows;
-        for (size_t i = 0; i < nrows; i++)
+        for (size_t i = 0; i < nrows; i++) {
             res->by_status[out[i].status]++;
+            res->output_failed += out[i].output_failed;
+        }
         if (nrows) {
-            res->last_key = strdup(out[nrows - 1].source_key);
+            /* The key itself (source_key may be escaped): a cursor. */
+            res->last_key = strdup(keys[nrows - 1]);
             if (!res->last_key)
                 rc = ETL_ENOMEM;
         }
@@ -1194,6 +1298,139 @@ static int run_tasks(struct etl_ctx *c, int64_t batch_id,
     *rows_out = out;
     *nrows_out = nrows;
     *started_out = started;
+    return rc;
+}
+
+const char *etl_batch_conflict(const struct etl_ctx *c)
+{
+    return c->conflict;
+}
+
+/* The key range [*first, *last] (source_key texts) of the results file at
+ * key, from its footer or, for a file written before the footer had it,
+ * its source_key column; *exists false when there is no such file. */
+static int results_range(struct etl_ctx *c, const char *key, bool *exists,
+                         char **first, char **last)
+{
+    struct buf data = BUF_INIT, err = BUF_INIT;
+    struct pq_reader *r = NULL;
+    *exists = false;
+    *first = *last = NULL;
+    int rc = store_get(c->dst, key, (size_t)4 << 30, &data, NULL);
+    if (rc == ETL_ENOTFOUND) {
+        rc = 0;
+        goto out;
+    }
+    if (rc)
+        goto out;
+    *exists = true;
+    rc = pq_reader_open(data.data, data.len, &r, &err);
+    if (rc) {
+        /* Not ours, or damaged: never ours to replace either. */
+        *first = strdup("(unreadable)");
+        *last = strdup(err.data);
+        rc = *first && *last ? 0 : ETL_ENOMEM;
+        goto out;
+    }
+    const char *f = pq_reader_kv(r, "bpecg.first_key");
+    const char *l = pq_reader_kv(r, "bpecg.last_key");
+    const struct pq_cells *cells = NULL;
+    int col = pq_reader_find(r, "source_key");
+    if ((!f || !l) && col >= 0 &&
+        pq_reader_cells(r, (size_t)col, &cells, &err) == 0 && cells->nrows) {
+        f = cells->row[0].s;
+        l = cells->row[cells->nrows - 1].s;
+    }
+    *first = strdup(f ? f : "");
+    *last = strdup(l ? l : "");
+    rc = *first && *last ? 0 : ETL_ENOMEM;
+out:
+    pq_reader_free(r);
+    buf_release(&data);
+    buf_release(&err);
+    return rc;
+}
+
+/* The first batch id after every batch file under METADATA_PREFIX. */
+static int64_t next_free_batch(struct etl_ctx *c)
+{
+    int64_t next = 0;
+    char *after = NULL;
+    size_t plen = strlen(c->meta_prefix);
+    for (int pages = 0; pages < 10000; pages++) {
+        struct store_listing l = {0};
+        if (store_list_suffix(c->dst, c->meta_prefix, after, 1000, ".parquet",
+                              &l))
+            break;
+        for (size_t i = 0; i < l.n; i++) {
+            const char *k = l.items[i].key + plen;
+            char *end = NULL;
+            if (strncmp(k, "batch_", 6) != 0 || k[6] < '0' || k[6] > '9')
+                continue;
+            errno = 0;
+            long long id = strtoll(k + 6, &end, 10);
+            if (errno == 0 && strcmp(end, ".parquet") == 0 && id >= next &&
+                id < CFG_BATCH_ID_MAX)
+                next = id + 1;
+        }
+        free(after);
+        after = l.cursor ? strdup(l.cursor) : NULL;
+        bool more = l.truncated && after;
+        store_listing_release(&l);
+        if (!more)
+            break;
+    }
+    free(after);
+    return next;
+}
+
+/* ETL_ECONFLICT if batch_id's results file holds another key range than
+ * [first, last] (source_key texts): rerunning a batch rewrites the same
+ * file, anything else would lose the rows it holds. */
+static int check_range(struct etl_ctx *c, int64_t batch_id, const char *first,
+                       const char *last)
+{
+    struct buf key = BUF_INIT;
+    char *f = NULL, *l = NULL;
+    bool exists = false;
+    c->conflict[0] = '\0';
+    int rc = etl_parquet_key(c, batch_id, &key);
+    if (!rc)
+        rc = results_range(c, key.data, &exists, &f, &l);
+    if (!rc && exists && (strcmp(f, first) != 0 || strcmp(l, last) != 0)) {
+        int64_t next = next_free_batch(c);
+        snprintf(c->conflict, sizeof(c->conflict),
+                 "%s already holds the results of another key range (%.200s "
+                 "to %.200s; this batch: %.200s to %.200s) and is never "
+                 "replaced by another: use --batch-id %lld (BATCH_ID, or "
+                 "BatchInput.batch_id), the first one free",
+                 key.data, f, l, first, last, (long long)next);
+        for (char *p = c->conflict; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = '?';
+        LOGF(LOG_ERROR, "batch_exists", LF_I("batch_id", batch_id),
+             LF_S("parquet_key", key.data), LF_S("first_key", f),
+             LF_S("last_key", l), LF_I("free_batch_id", next));
+        rc = ETL_ECONFLICT;
+    }
+    free(f);
+    free(l);
+    buf_release(&key);
+    return rc;
+}
+
+/* check_range for keys[0..n) before they are processed. */
+static int check_listed_range(struct etl_ctx *c, int64_t batch_id,
+                              const char *const *keys, size_t n)
+{
+    struct buf first = BUF_INIT, last = BUF_INIT;
+    int rc = etl_key_text(keys[0], &first);
+    if (!rc)
+        rc = etl_key_text(keys[n - 1], &last);
+    if (!rc)
+        rc = check_range(c, batch_id, first.data, last.data);
+    buf_release(&first);
+    buf_release(&last);
     return rc;
 }
 
@@ -1205,11 +1442,21 @@ static int finish_batch(struct etl_ctx *c, int64_t batch_id,
                         const struct etl_batch_opts *o,
                         struct etl_batch_result *res)
 {
+    /* A broken destination fails the batch before anything is committed:
+     * its results would be rows of PDFs stopped half-way (and could not
+     * be stored anyway); rerunning the batch redoes them all. */
+    if (!rc && atomic_load(&c->dest_broken))
+        rc = ETL_EDEST;
+    if (!rc && nrows)
+        rc = check_range(c, batch_id, rows[0].source_key,
+                         rows[nrows - 1].source_key);
     if (!rc && o && o->commit)
         rc = o->commit(o->commit_arg, res);
     if (sink) {
         if (!rc && nrows)
-            rc = wave_sink_finish(sink, &res->waveform_key);
+            rc = wave_sink_finish(sink, rows[0].source_key,
+                                  rows[nrows - 1].source_key,
+                                  &res->waveform_key);
         else
             wave_sink_free(sink);
     }
@@ -1225,10 +1472,22 @@ static int finish_batch(struct etl_ctx *c, int64_t batch_id,
     return rc;
 }
 
+/* Each batch judges the destination afresh: on Lambda the context lives
+ * on into later invocations, after the destination may have recovered. */
+static void dest_reset(struct etl_ctx *c)
+{
+    pthread_mutex_lock(&c->dest_lock);
+    c->dest_streak = c->dest_fatal = 0;
+    c->dest_streak_rc = 0;
+    atomic_store(&c->dest_broken, false);
+    pthread_mutex_unlock(&c->dest_lock);
+}
+
 int etl_run_keys(struct etl_ctx *c, int64_t batch_id, const char *const *keys,
                  size_t n, const struct etl_batch_opts *o,
                  struct etl_batch_result *res)
 {
+    dest_reset(c);
     struct etl_row *rows = NULL;
     size_t nrows = 0, started = 0;
     memset(res, 0, sizeof(*res));
@@ -1236,7 +1495,9 @@ int etl_run_keys(struct etl_ctx *c, int64_t batch_id, const char *const *keys,
     if (n == 0)
         return 0;
     struct wave_sink *sink = NULL;
-    int rc = c->cfg->extract_waveforms ? wave_sink_open(c, batch_id, &sink) : 0;
+    int rc = check_listed_range(c, batch_id, keys, n);
+    if (!rc && c->cfg->extract_waveforms)
+        rc = wave_sink_open(c, batch_id, &sink);
     if (rc)
         return rc;
     rc = run_tasks(c, batch_id, keys, NULL, n, o ? o->hard_deadline_ms : 0,
@@ -1263,7 +1524,11 @@ static int list_batch(struct etl_ctx *c, const char *start_after,
     *more = false;
     while (!rc && n < want) {
         struct store_listing l = {0};
-        rc = store_list(c->src, c->src_prefix, after, want - n, &l);
+        /* Only PDFs: the store skips the rest where it reads them, so a
+         * source of mostly other files costs one pass, not a page per
+         * BATCH_SIZE of them. */
+        rc = store_list_suffix(c->src, c->src_prefix, after, want - n, ".pdf",
+                               &l);
         if (rc) {
             LOGF(LOG_ERROR, "list_failed", LF_S("store", store_name(c->src)),
                  LF_S("prefix", c->src_prefix), LF_S("error", etl_strerror(rc)),
@@ -1278,10 +1543,9 @@ static int list_batch(struct etl_ctx *c, const char *start_after,
                 n++;
             }
         }
-        if (l.n) {
+        if (l.cursor) {
             free(after);
-            after = strdup(n && !l.items[l.n - 1].key ? keys[n - 1]
-                                                      : l.items[l.n - 1].key);
+            after = strdup(l.cursor);
             if (!after)
                 rc = ETL_ENOMEM;
         }
@@ -1317,13 +1581,13 @@ int etl_count_pdfs(struct etl_ctx *c, const char *start_after,
             break;
         }
         struct store_listing l = {0};
-        rc = store_list(c->src, c->src_prefix, after, 1000, &l);
+        rc = store_list_suffix(c->src, c->src_prefix, after, 1000, ".pdf", &l);
         if (rc)
             break;
         for (size_t i = 0; i < l.n; i++)
             *count += etl_is_pdf_key(l.items[i].key);
         free(after);
-        after = l.n ? strdup(l.items[l.n - 1].key) : NULL;
+        after = l.cursor ? strdup(l.cursor) : NULL;
         bool more = l.truncated && after;
         store_listing_release(&l);
         if (!more)
@@ -1356,11 +1620,15 @@ int etl_run_batch_ex(struct etl_ctx *c, int64_t batch_id,
     bool more = false;
     memset(res, 0, sizeof(*res));
     res->batch_id = batch_id;
+    dest_reset(c);
     struct wave_sink *sink = NULL;
     int rc = list_batch(c, start_after, &keys, &sizes, &n, &cursor, &more);
     if (rc)
         return rc;
-    if (n && c->cfg->extract_waveforms)
+    /* Before any work: a batch that may not be written is not run. */
+    if (n)
+        rc = check_listed_range(c, batch_id, (const char *const *)keys, n);
+    if (!rc && n && c->cfg->extract_waveforms)
         rc = wave_sink_open(c, batch_id, &sink);
     if (rc) {
         for (size_t i = 0; i < n; i++)

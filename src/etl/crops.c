@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/cfg.h"
 #include "core/err.h"
 
 #define CROPS_FILE_MAX (1024 * 1024)
@@ -307,59 +308,13 @@ out:
     return rc;
 }
 
-int crops_load_file(const char *path, struct crop_set *out, struct buf *err)
+int crops_load_file(const char *var, const char *path, struct crop_set *out,
+                    struct buf *err)
 {
-    const struct perr pe = {err, path};
     struct buf text = BUF_INIT;
-    char ebuf[128];
-    int rc;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        rc = perr_fail(&pe, "cannot open: %s",
-                       strerror_r(errno, ebuf, sizeof(ebuf)));
-        goto out;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        rc = perr_fail(&pe, "not a regular file");
-        goto out;
-    }
-    /* One byte over the cap tells "exactly 1 MiB" from "more". */
-    buf_init(&text, CROPS_FILE_MAX + 1);
-    for (;;) {
-        size_t want = CROPS_FILE_MAX + 1 - text.len;
-        if (want > 64 * 1024)
-            want = 64 * 1024;
-        rc = buf_grow(&text, want);
-        if (rc)
-            goto out;
-        ssize_t got = read(fd, text.data + text.len, want);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            rc = perr_fail(&pe, "cannot read: %s",
-                           strerror_r(errno, ebuf, sizeof(ebuf)));
-            goto out;
-        }
-        if (got == 0)
-            break;
-        text.len += (size_t)got;
-        text.data[text.len] = '\0';
-        if (text.len > CROPS_FILE_MAX)
-            break;
-    }
-    if (text.len > CROPS_FILE_MAX) {
-        rc = perr_fail(&pe, "larger than 1 MiB");
-        goto out;
-    }
-    if (memchr(text.data, '\0', text.len)) {
-        rc = perr_fail(&pe, "not valid JSON: contains a NUL byte");
-        goto out;
-    }
-    rc = crops_parse(text.data, path, out, err);
-out:
-    if (fd >= 0)
-        close(fd);
+    int rc = cfg_file_read(var, path, CROPS_FILE_MAX, &text, err);
+    if (!rc)
+        rc = crops_parse(text.data, path, out, err);
     buf_release(&text);
     return rc;
 }

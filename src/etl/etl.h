@@ -30,6 +30,8 @@ struct etl_batch_result {
     int64_t batch_id;
     size_t listed; /* PDFs in the batch (= rows written) */
     size_t by_status[ETL_STATUS_COUNT];
+    /* Rows failed because an output (a crop) could not be written. */
+    size_t output_failed;
     char *parquet_key; /* key in the destination, or NULL */
     /* EXTRACT_WAVEFORMS: key of the batch's waveform file in the
      * destination (written before the results file), or NULL. */
@@ -67,7 +69,13 @@ void etl_ctx_set_hooks(struct etl_ctx *c, etl_progress_fn progress,
  * process them as batch batch_id. A batch with no PDFs writes no Parquet
  * and reports more = false. Returns 0 when the batch's results were
  * written (whatever each PDF's status), or an error when the batch itself
- * failed (cannot list, cannot write the Parquet file). */
+ * failed: cannot list (ETL_EPROTO: the listing broke its contract), cannot
+ * write the Parquet file, ETL_EDEST: the destination broke meanwhile
+ * (etl_dest_problem; nothing is written), ETL_ECONFLICT: the batch's
+ * results file exists and holds another key range (its footer's
+ * bpecg.first_key/last_key, or its source_key column): it is never
+ * replaced, whatever was asked (etl_batch_conflict). A rerun of the same
+ * range rewrites it. */
 int etl_run_batch(struct etl_ctx *c, int64_t batch_id, const char *start_after,
                   struct etl_batch_result *res);
 
@@ -115,6 +123,17 @@ int etl_run_keys(struct etl_ctx *c, int64_t batch_id, const char *const *keys,
 int etl_count_pdfs(struct etl_ctx *c, const char *start_after,
                    const atomic_bool *stop, size_t *count);
 
+/* Why the destination is broken (ETL_EDEST from a batch: PDFs in a row
+ * could not write their outputs for a destination-wide reason), or NULL.
+ * Set during a batch (which then starts no more PDFs), cleared when the
+ * next batch starts. */
+const char *etl_dest_problem(struct etl_ctx *c);
+
+/* After ETL_ECONFLICT from a batch: which key range the existing results
+ * file holds and the batch id to use instead (static until the next
+ * batch). */
+const char *etl_batch_conflict(const struct etl_ctx *c);
+
 /* The run id used in outputs (from the config or generated). */
 const char *etl_run_id(const struct etl_ctx *c);
 /* Use run_id (at most 64 bytes of [A-Za-z0-9_.-]) for the batches that
@@ -141,9 +160,19 @@ const char *etl_waveforms_location(const struct etl_ctx *c);
 /* Helpers exposed for tests. */
 
 /* file_id for a source key: the key relative to the source prefix without
- * its ".pdf" suffix (any case), made safe for use inside object keys.
- * Appends to out. */
+ * its lower-case ".pdf" suffix, percent-escaped so that it is a safe part
+ * of an object key, valid UTF-8, and different for different keys (the
+ * rule is in batch.c and README's Outputs). Appends to out. */
 int etl_file_id(const char *key, const char *prefix, struct buf *out);
+/* The key (relative to the source prefix) a file_id came from: the
+ * inverse of etl_file_id. Appends to out; ETL_EINVAL for a malformed
+ * escape. */
+int etl_file_id_decode(const char *file_id, struct buf *out);
+/* source_key's text for a key: the key itself when it is valid UTF-8,
+ * else percent-escaped ('%' and each byte that is not part of valid UTF-8
+ * written %XX), so that a Parquet STRING can hold it losslessly. Appends
+ * to out. */
+int etl_key_text(const char *key, struct buf *out);
 /* True for keys ending in ".pdf", any case. */
 bool etl_is_pdf_key(const char *key);
 

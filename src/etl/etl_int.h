@@ -26,6 +26,9 @@ struct etl_row {
     char **image_keys;
     size_t n_images;
     enum etl_status status;
+    /* An output (a crop) could not be written: the row is failed, with
+     * error_type file_put or s3_put, whatever else it got. */
+    bool output_failed;
     const char *error_type; /* static string or NULL */
     struct buf error;       /* "" = null */
     double processing_time_ms;
@@ -111,6 +114,20 @@ struct etl_ctx {
     void *hook_arg;
     pthread_mutex_t hook_lock;
 
+    /* The destination's health (etl_dest_note), guarded by dest_lock:
+     * PDFs in a row whose outputs could not be written, and how. Once
+     * dest_broken is set, no PDF starts and the batch fails with
+     * ETL_EDEST (dest_reason says why). */
+    pthread_mutex_t dest_lock;
+    unsigned dest_streak; /* PDFs in a row with a failed put */
+    unsigned dest_fatal;  /* ... of which with a destination-wide error */
+    int dest_streak_rc;   /* the error they share, 0 if they differ */
+    atomic_bool dest_broken;
+    char dest_reason[512];
+    /* ETL_ECONFLICT: what the existing results file holds and which
+     * batch id to use instead (main thread only). */
+    char conflict[1024];
+
     /* The batch in flight */
     int64_t batch_id;
     const char *const *keys;
@@ -120,6 +137,21 @@ struct etl_ctx {
 
 void etl_process_pdf(struct etl_ctx *c, struct etl_worker *w, const char *key,
                      int64_t listed_size, struct etl_row *row);
+/* After each PDF's puts: failed_rc is the first put error (0 if none
+ * failed), any_ok whether some put succeeded, what names the failure for
+ * dest_reason. Marks the destination broken after ETL_DEST_FATAL_STREAK
+ * PDFs in a row failed with a destination-wide error (no space, read-only,
+ * a file where a folder must be, access denied, no such bucket), or
+ * ETL_DEST_SAME_STREAK in a row with the same error; a PDF whose put
+ * succeeded ends the streak. Thread-safe. */
+#define ETL_DEST_FATAL_STREAK 3
+#define ETL_DEST_SAME_STREAK 8
+void etl_dest_note(struct etl_ctx *c, int failed_rc, bool any_ok,
+                   const char *what);
+/* Fills a row for a key that was not processed (etl_process_pdf's start):
+ * source_key, file_id, nulls. ETL_ENOMEM. */
+int etl_row_init(const struct etl_ctx *c, const char *key, int64_t size,
+                 struct etl_row *row);
 void etl_row_release(struct etl_row *row);
 /* "extracted", "raster_only", "no_traces", "failed"; NULL for
  * ETL_WAVE_NULL. */

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/cfg.h"
 #include "core/err.h"
 #include "etl/fields_int.h"
 #include "pdf/pdf.h"
@@ -396,47 +397,13 @@ int fields_load_file(const char *path, struct fields_set **out, struct buf *err)
     if (!path)
         return fields_parse(NULL, NULL, out, err);
     struct buf text = BUF_INIT;
-    char ebuf[128];
-    int rc = 0;
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return fail(err, path, "cannot open: %s",
-                    strerror_r(errno, ebuf, sizeof(ebuf)));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        rc = fail(err, path, "not a regular file");
-        goto out;
-    }
-    buf_init(&text, FIELDS_FILE_MAX + 1);
-    for (;;) {
-        rc = buf_grow(&text, 64 * 1024);
-        if (rc == ETL_ETOOBIG) {
-            rc = fail(err, path, "larger than 1 MiB");
-            goto out;
-        }
-        if (rc)
-            goto out;
-        ssize_t got = read(fd, text.data + text.len, 64 * 1024);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            rc = fail(err, path, "cannot read: %s",
-                      strerror_r(errno, ebuf, sizeof(ebuf)));
-            goto out;
-        }
-        if (got == 0)
-            break;
-        text.len += (size_t)got;
-        text.data[text.len] = '\0';
-    }
-    if (strlen(text.data) != text.len) {
-        rc = fail(err, path, "contains a NUL byte");
-        goto out;
-    }
-    rc = fields_parse(text.data, path, out, err);
-out:
-    close(fd);
+    /* Opened without blocking, a regular file only; messages name the
+     * variable (cfg_file_read). */
+    int rc =
+        cfg_file_read("FIELD_PATTERNS_FILE", path, FIELDS_FILE_MAX, &text, err);
+    if (!rc)
+        rc = fields_parse(text.data, path, out, err);
     buf_release(&text);
     return rc;
 }

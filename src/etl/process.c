@@ -2,6 +2,7 @@
  * Nothing that happens to one PDF escapes this file except through its row:
  * every path ends in a row with a status. */
 #include <math.h>
+#include <stdio.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -473,30 +474,49 @@ static void cpu_work(void *arg)
     log_context_set("file_id", NULL);
 }
 
+/* What the writes of one PDF's images came to. */
+struct puts {
+    int failed_rc; /* the first error, for the destination's health check */
+    bool any_ok;
+    struct buf key, what;
+};
+
 /* Store one image; its key (relative to the destination root) goes into
- * the row. */
+ * the row. An image that cannot be written fails the row (its other
+ * outputs are of no use to a dataset that expects every image). */
 static void put_image(struct etl_ctx *c, struct etl_row *row, const char *name,
-                      const struct buf *jpeg, struct buf *key)
+                      const struct buf *jpeg, struct puts *ps)
 {
-    buf_reset(key);
-    buf_printf(key, "%s%s/%s.jpg", c->image_prefix, row->file_id, name);
-    int rc =
-        store_put(c->dst, key->data, jpeg->data, jpeg->len, "image/jpeg", 0);
+    buf_reset(&ps->key);
+    buf_printf(&ps->key, "%s%s/%s.jpg", c->image_prefix, row->file_id, name);
+    int rc = store_put(c->dst, ps->key.data, jpeg->data, jpeg->len,
+                       "image/jpeg", 0);
     if (rc) {
-        LOGF(LOG_WARN, "image_put_failed", LF_S("key", key->data),
-             LF_S("error", etl_strerror(rc)));
-        row_problem(row, c->put_error, "writing %s: %s%s%s", key->data,
-                    etl_strerror(rc), *store_last_error() ? ": " : "",
-                    store_last_error());
+        const char *detail = store_last_error();
+        LOGF(LOG_WARN, "image_put_failed", LF_S("key", ps->key.data),
+             LF_S("error", etl_strerror(rc)), LF_S("detail", detail));
+        /* The write decides the row's status and type, whatever problem
+         * came first. */
+        row->output_failed = true;
+        row->error_type = c->put_error;
+        row_problem(row, c->put_error, "writing %s: %s%s%s", ps->key.data,
+                    etl_strerror(rc), *detail ? ": " : "", detail);
+        if (!ps->failed_rc) {
+            ps->failed_rc = rc;
+            buf_printf(&ps->what, "writing %s: %s%s%s", ps->key.data,
+                       etl_strerror(rc), *detail ? ": " : "", detail);
+        }
         return;
     }
-    row->image_keys[row->n_images] = buf_detach(key, NULL);
+    ps->any_ok = true;
+    row->image_keys[row->n_images] = buf_detach(&ps->key, NULL);
     if (row->image_keys[row->n_images])
         row->n_images++;
 }
 
 /* Write the encoded crops, then the lead crops; their keys go into the
- * row in that order (regions in region order). */
+ * row in that order (regions in region order). The first error is
+ * reported to the destination's health check. */
 static void put_images(struct etl_ctx *c, struct etl_worker *w,
                        struct etl_row *row, const bool *encoded)
 {
@@ -510,14 +530,115 @@ static void put_images(struct etl_ctx *c, struct etl_worker *w,
         row_problem(row, "out_of_memory", "out of memory");
         return;
     }
-    struct buf key = BUF_INIT;
+    struct puts ps = {0, false, BUF_INIT, BUF_INIT};
     for (size_t i = 0; i < c->crops.n; i++) {
         if (encoded[i])
-            put_image(c, row, c->crops.regions[i].name, &w->jpegs[i], &key);
+            put_image(c, row, c->crops.regions[i].name, &w->jpegs[i], &ps);
     }
     for (size_t i = 0; i < w->n_lead_jpegs; i++)
-        put_image(c, row, w->lead_names[i], &w->lead_jpegs[i], &key);
-    buf_release(&key);
+        put_image(c, row, w->lead_names[i], &w->lead_jpegs[i], &ps);
+    etl_dest_note(c, ps.failed_rc, ps.any_ok, ps.what.data);
+    buf_release(&ps.key);
+    buf_release(&ps.what);
+}
+
+/* Destination-wide errors: every later put would fail the same way. */
+static bool dest_wide(int rc)
+{
+    return rc == ETL_ENOSPC || rc == ETL_EROFS || rc == ETL_ENOTDIR ||
+           rc == ETL_EAUTH || rc == ETL_ENOTFOUND;
+}
+
+void etl_dest_note(struct etl_ctx *c, int failed_rc, bool any_ok,
+                   const char *what)
+{
+    if (!failed_rc && !any_ok)
+        return;
+    pthread_mutex_lock(&c->dest_lock);
+    if (!failed_rc) {
+        c->dest_streak = c->dest_fatal = 0;
+        c->dest_streak_rc = 0;
+    } else {
+        if (c->dest_streak == 0)
+            c->dest_streak_rc = failed_rc;
+        else if (c->dest_streak_rc != failed_rc)
+            c->dest_streak_rc = 0;
+        c->dest_streak++;
+        c->dest_fatal = dest_wide(failed_rc) ? c->dest_fatal + 1 : 0;
+        bool broken =
+            c->dest_fatal >= ETL_DEST_FATAL_STREAK ||
+            (c->dest_streak_rc && c->dest_streak >= ETL_DEST_SAME_STREAK);
+        if (broken && !atomic_load(&c->dest_broken)) {
+            snprintf(c->dest_reason, sizeof(c->dest_reason),
+                     "%u PDFs in a row could not write their outputs, the "
+                     "last %s",
+                     c->dest_streak, what ? what : etl_strerror(failed_rc));
+            atomic_store(&c->dest_broken, true);
+            LOGF(LOG_ERROR, "destination_broken",
+                 LF_S("reason", c->dest_reason));
+        }
+    }
+    pthread_mutex_unlock(&c->dest_lock);
+}
+
+int etl_row_init(const struct etl_ctx *c, const char *key, int64_t size,
+                 struct etl_row *row)
+{
+    memset(row, 0, sizeof(*row));
+    buf_init(&row->text, 0);
+    buf_init(&row->error, 0);
+    row->page_count = -1;
+    row->repaired = -1;
+    row->wave_status = ETL_WAVE_NULL;
+    row->size_bytes = size;
+    row->status = ETL_STATUS_FAILED;
+    struct buf text = BUF_INIT, id = BUF_INIT;
+    if (etl_key_text(key, &text) || etl_file_id(key, c->src_prefix, &id)) {
+        buf_release(&text);
+        buf_release(&id);
+        return ETL_ENOMEM;
+    }
+    row->source_key = buf_detach(&text, NULL);
+    row->file_id = buf_detach(&id, NULL);
+    return row->source_key && row->file_id ? 0 : ETL_ENOMEM;
+}
+
+/* Why a listed key cannot be processed, or NULL: it must be one that
+ * reads safely and whose crops' keys fit. */
+static const char *key_unusable(const struct etl_ctx *c, const char *key,
+                                const char *file_id, struct buf *why)
+{
+    size_t n = strlen(key);
+    if (!utf8_valid(key, n))
+        return "the key is not valid UTF-8; source_key holds it "
+               "percent-escaped (%XX for each byte that is not UTF-8, and "
+               "for '%')";
+    if (n > STORE_KEY_MAX) {
+        buf_printf(why,
+                   "the key is %zu bytes long, more than an object key "
+                   "may have (%d)",
+                   n, STORE_KEY_MAX);
+        return why->data;
+    }
+    if (store_key_readable(key))
+        return "the key is absolute or has an empty, \".\" or \"..\" part, "
+               "so it cannot be read safely";
+    /* Lead crops' names are at most ETL_LEAD_NAME_MAX - 1 bytes. */
+    size_t longest = c->cfg->crop_leads ? ETL_LEAD_NAME_MAX - 1 : 0;
+    for (size_t i = 0; i < c->crops.n; i++) {
+        size_t len = strlen(c->crops.regions[i].name);
+        if (len > longest)
+            longest = len;
+    }
+    size_t crop = strlen(c->image_prefix) + strlen(file_id) + 1 + longest + 4;
+    if (crop > STORE_KEY_MAX) {
+        buf_printf(why,
+                   "its crops' keys would be %zu bytes long, more than "
+                   "an object key may have (%d)",
+                   crop, STORE_KEY_MAX);
+        return why->data;
+    }
+    return NULL;
 }
 
 void etl_process_pdf(struct etl_ctx *c, struct etl_worker *w, const char *key,
@@ -527,23 +648,19 @@ void etl_process_pdf(struct etl_ctx *c, struct etl_worker *w, const char *key,
     double t0 = mono_ms();
     bool encoded[CROP_MAX_REGIONS] = {false};
 
-    memset(row, 0, sizeof(*row));
     w->n_lead_jpegs = 0;
-    buf_init(&row->text, 0);
-    buf_init(&row->error, 0);
-    row->page_count = -1;
-    row->repaired = -1;
-    row->wave_status = ETL_WAVE_NULL;
-    row->size_bytes = listed_size;
-    row->source_key = strdup(key);
-    struct buf id = BUF_INIT;
-    if (!row->source_key || etl_file_id(key, c->src_prefix, &id)) {
+    struct buf why = BUF_INIT;
+    if (etl_row_init(c, key, listed_size, row)) {
         row_problem(row, "out_of_memory", "out of memory");
         goto out;
     }
-    row->file_id = buf_detach(&id, NULL);
     /* Lines logged while on this PDF (MuPDF's warnings too) name it. */
     log_context_set("file_id", row->file_id);
+    const char *unusable = key_unusable(c, key, row->file_id, &why);
+    if (unusable) {
+        row_problem(row, "bad_key", "%s", unusable);
+        goto out;
+    }
 
     struct store_info info = {0};
     int rc =
@@ -571,6 +688,7 @@ void etl_process_pdf(struct etl_ctx *c, struct etl_worker *w, const char *key,
     put_images(c, w, row, encoded);
 
 out:
+    buf_release(&why);
     log_context_set("file_id", NULL);
     /* A buffer grown by one huge PDF should not pin memory for the rest of
      * the run. */
@@ -579,10 +697,13 @@ out:
     else
         buf_reset(&w->bytes);
 
-    /* Every region's crop and every lead crop found was written. */
-    if (row->n_images == c->crops.n + w->n_lead_jpegs && !row->error_type)
+    /* A failed output fails the row, whatever else it got; success is
+     * every region's crop and every lead crop found, written. */
+    bool usable = !row->output_failed && row->source_key && row->file_id;
+    if (usable && row->n_images == c->crops.n + w->n_lead_jpegs &&
+        !row->error_type)
         row->status = ETL_STATUS_SUCCESS;
-    else if (row->has_text || row->n_images)
+    else if (usable && (row->has_text || row->n_images))
         row->status = ETL_STATUS_PARTIAL;
     else
         row->status = ETL_STATUS_FAILED;

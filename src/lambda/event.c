@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cfg.h"
 #include "core/err.h"
 #include "etl/etl.h"
 #include "lambda/lambda_int.h"
@@ -144,6 +145,10 @@ static int parse_chain(json_t *root, struct lambda_event *ev, struct buf *err)
     if (!rc)
         rc = get_count(root, "batch_id", "", &ev->has_batch_id, &ev->batch_id,
                        err);
+    /* The chain names the next batch batch_id + 1. */
+    if (!rc && ev->has_batch_id && ev->batch_id > CFG_BATCH_ID_MAX)
+        rc = bad(err, "batch_id must be an integer from 0 to %lld",
+                 (long long)CFG_BATCH_ID_MAX);
     bool has_hops = false;
     if (!rc)
         rc = get_count(root, "chain_batches", "", &has_hops, &ev->chain_batches,
@@ -168,12 +173,15 @@ static int skip(struct lambda_event *ev, const char *key, size_t len,
     return 0;
 }
 
-/* Take key (len bytes) if it names a PDF under the prefix. */
+/* Take key (len bytes) if it names a PDF under the prefix. A key the
+ * pipeline cannot read (".." in it, too long, not UTF-8 once decoded) is
+ * still taken: its row says why (error_type bad_key), where a skip would
+ * be seen only in this response. Only a key with a NUL, which no C string
+ * can carry, is skipped. */
 static int add_key(struct lambda_event *ev, const char *key, size_t len,
                    const struct lambda_event_filter *f)
 {
-    if (len == 0 || len > STORE_KEY_MAX || strlen(key) != len ||
-        store_key_check(key) != 0)
+    if (len == 0 || strlen(key) != len)
         return skip(ev, key, strnlen(key, len), "unsafe_key");
     if (!etl_is_pdf_key(key))
         return skip(ev, key, len, "not_pdf");

@@ -177,12 +177,19 @@ static void report_result(struct lambda_result *r, const struct report *p)
     size_t zero[ETL_STATUS_COUNT] = {0};
     const size_t *by = res ? res->by_status : zero;
     json_t *skipped = json_array();
+    struct buf key = BUF_INIT;
     for (size_t i = 0;
          p->ev && skipped && i < p->ev->nskipped && i < LAMBDA_SKIPPED_SHOWN;
-         i++)
-        json_array_append_new(
-            skipped, json_pack("{s:s, s:s}", "key", p->ev->skipped[i].key,
-                               "reason", p->ev->skipped[i].reason));
+         i++) {
+        /* JSON holds only UTF-8: a key that is not is shown escaped, as
+         * in source_key. */
+        buf_reset(&key);
+        etl_key_text(p->ev->skipped[i].key, &key);
+        json_array_append_new(skipped,
+                              json_pack("{s:s, s:s}", "key", key.data, "reason",
+                                        p->ev->skipped[i].reason));
+    }
+    buf_release(&key);
     json_t *doc = json_pack(
         "{s:s, s:o, s:I, s:I, s:{s:I, s:I, s:I}, s:o, s:o, s:o, s:o, s:b, "
         "s:b, s:o, s:b, s:b, s:b, s:{s:I, s:I}, s:{s:I, s:o}, s:o}",
@@ -201,6 +208,12 @@ static void report_result(struct lambda_result *r, const struct report *p)
         (json_int_t)(res ? res->not_started : 0), "skipped", "count",
         (json_int_t)(p->ev ? p->ev->nskipped : 0), "keys",
         skipped ? skipped : json_array(), "note", jstr(p->note));
+    /* Rows failed because a crop could not be written: the destination's
+     * trouble rather than the PDF's (FAIL_INVOCATION_ON=output). */
+    if (doc)
+        json_object_set_new(
+            doc, "output_failed",
+            json_integer(res ? (json_int_t)res->output_failed : 0));
     /* EXTRACT_WAVEFORMS: the batch's waveform file, next to parquet_key. */
     if (doc && res && res->waveform_key)
         json_object_set_new(doc, "waveform_key", jstr(res->waveform_key));
@@ -214,12 +227,13 @@ static void report_result(struct lambda_result *r, const struct report *p)
     buf_addstr(&r->body, text);
     free(text);
     r->failed_rows = by[ETL_STATUS_FAILED] > 0;
-    LOGF(LOG_INFO, "lambda_batch_done", LF_S("source", p->source),
-         LF_S("run_id", p->run_id), LF_I("batch_id", p->batch_id),
-         LF_I("pdfs", res ? res->listed : 0),
+    LOGF(res && res->output_failed ? LOG_WARN : LOG_INFO, "lambda_batch_done",
+         LF_S("source", p->source), LF_S("run_id", p->run_id),
+         LF_I("batch_id", p->batch_id), LF_I("pdfs", res ? res->listed : 0),
          LF_I("success", by[ETL_STATUS_SUCCESS]),
          LF_I("partial", by[ETL_STATUS_PARTIAL]),
          LF_I("failed", by[ETL_STATUS_FAILED]),
+         LF_I("output_failed", res ? res->output_failed : 0),
          LF_S("next_start_after", p->next_start_after),
          LF_B("next_invoked", p->next_invoked),
          LF_S("next_reason", p->next_reason), LF_B("duplicate", p->duplicate),
@@ -243,6 +257,42 @@ static void pick_run_id(struct lambda_handler *h, const char *given,
     snprintf(out, 72, "%s", id);
 }
 
+/* FAIL_INVOCATION_ON: does this batch's result fail the invocation? */
+static bool policy_fails(const struct etl_config *cfg,
+                         const struct etl_batch_result *res)
+{
+    switch (cfg->fail_invocation_on) {
+    case CFG_FAIL_OUTPUT:
+        return res->output_failed > 0;
+    case CFG_FAIL_FAILED:
+        return res->by_status[ETL_STATUS_FAILED] > 0;
+    default:
+        return false;
+    }
+}
+
+static void policy_error(struct lambda_result *r, const struct etl_config *cfg,
+                         const struct etl_batch_result *res, const char *what)
+{
+    /* The same counts as lambda_batch_done, for one metric filter. */
+    LOGF(LOG_WARN, "lambda_batch_done", LF_I("batch_id", res->batch_id),
+         LF_I("pdfs", res->listed),
+         LF_I("success", res->by_status[ETL_STATUS_SUCCESS]),
+         LF_I("partial", res->by_status[ETL_STATUS_PARTIAL]),
+         LF_I("failed", res->by_status[ETL_STATUS_FAILED]),
+         LF_I("output_failed", res->output_failed),
+         LF_B("invocation_failed", true));
+    error_result(
+        r,
+        cfg->fail_invocation_on == CFG_FAIL_OUTPUT ? "BatchOutputFailed"
+                                                   : "BatchHasFailedRows",
+        "batch %lld: %zu of %zu rows failed, %zu of them because an "
+        "output could not be written (FAIL_INVOCATION_ON=%s); %s",
+        (long long)res->batch_id, res->by_status[ETL_STATUS_FAILED],
+        res->listed, res->output_failed,
+        cfg->fail_invocation_on == CFG_FAIL_OUTPUT ? "output" : "failed", what);
+}
+
 struct commit {
     struct lambda_handler *h;
     struct chain *ch;
@@ -254,6 +304,7 @@ struct commit {
     struct chain_claim claim; /* what was claimed */
     bool won;
     bool too_short;
+    bool refused; /* FAIL_INVOCATION_ON: not committed */
 };
 
 /* Before batch N's Parquet file is written: decide about batch N+1 and
@@ -268,6 +319,12 @@ static int commit_batch(void *arg, const struct etl_batch_result *res)
          * cursor on forever. */
         cm->too_short = true;
         return ETL_ETIMEDOUT;
+    }
+    if (policy_fails(cfg, res)) {
+        /* Not committed: the retry the failed invocation brings finds no
+         * claim and redoes the batch. */
+        cm->refused = true;
+        return ETL_ECANCELED;
     }
     c->batch_id = cm->batch_id + 1;
     c->from_batch = cm->batch_id;
@@ -330,7 +387,7 @@ static int list_range(struct lambda_handler *h, const char *after,
     bool done = false;
     while (!rc && !done) {
         struct store_listing l = {0};
-        rc = store_list(src, prefix, cursor, 1000, &l);
+        rc = store_list_suffix(src, prefix, cursor, 1000, ".pdf", &l);
         for (size_t i = 0; !rc && i < l.n && !done; i++) {
             const char *k = l.items[i].key;
             if (strcmp(k, last) > 0) {
@@ -353,14 +410,10 @@ static int list_range(struct lambda_handler *h, const char *after,
             l.items[i].key = NULL;
         }
         if (!rc && !done) {
-            done = !l.truncated || l.n == 0;
+            done = !l.truncated || !l.cursor || strcmp(l.cursor, last) >= 0;
             if (!done) {
-                /* Next page after the last key of this one (items moved
-                 * into keys are the same strings). */
-                const char *lastk =
-                    l.items[l.n - 1].key ? l.items[l.n - 1].key : keys[n - 1];
                 free(cursor);
-                cursor = strdup(lastk);
+                cursor = strdup(l.cursor);
                 if (!cursor)
                     rc = ETL_ENOMEM;
             }
@@ -585,6 +638,11 @@ static void handle_chain(struct lambda_handler *h,
         report_result(r, &p);
         goto out;
     }
+    if (cm.refused) {
+        policy_error(r, cfg, &res,
+                     "the batch was not committed, so a retry redoes it");
+        goto out;
+    }
     if (cm.too_short) {
         error_result(r, "DeadlineTooShort",
                      "batch %lld of run %s: less than DEADLINE_MARGIN_MS "
@@ -593,8 +651,14 @@ static void handle_chain(struct lambda_handler *h,
                      (long long)batch_id, run_id, cfg->deadline_margin_ms);
         goto out;
     }
+    if (rc == ETL_ECONFLICT) {
+        error_result(r, "BatchExists", "batch %lld of run %s: %s",
+                     (long long)batch_id, run_id, etl_batch_conflict(h->etl));
+        goto out;
+    }
     if (rc) {
-        const char *d = store_last_error();
+        const char *d =
+            rc == ETL_EDEST ? etl_dest_problem(h->etl) : store_last_error();
         error_result(r, "BatchFailed", "batch %lld of run %s: %s%s%s%s",
                      (long long)batch_id, run_id, etl_strerror(rc),
                      *d ? ": " : "", d,
@@ -665,8 +729,12 @@ static void handle_keys(struct lambda_handler *h, const struct lambda_event *ev,
                           ev->nkeys, &o, &res);
     if (res.abandoned)
         r->must_exit = true;
-    if (rc) {
-        const char *d = store_last_error();
+    if (rc == ETL_ECONFLICT) {
+        error_result(r, "BatchExists", "batch %lld: %s", (long long)batch_id,
+                     etl_batch_conflict(h->etl));
+    } else if (rc) {
+        const char *d =
+            rc == ETL_EDEST ? etl_dest_problem(h->etl) : store_last_error();
         error_result(r, "BatchFailed", "batch %lld: %s%s%s",
                      (long long)batch_id, etl_strerror(rc), *d ? ": " : "", d);
     } else if (res.not_started) {
@@ -676,6 +744,10 @@ static void handle_keys(struct lambda_handler *h, const struct lambda_event *ev,
                      "for them and a retry of this event rewrites it",
                      (long long)batch_id, res.not_started, res.listed,
                      res.parquet_key ? res.parquet_key : "the batch file");
+    } else if (policy_fails(h->cfg, &res)) {
+        policy_error(r, h->cfg, &res,
+                     "its results are written and a retry of this event "
+                     "rewrites them");
     } else {
         p.res = &res;
         p.deadline_cut = atomic_load(&h->stop_fired);

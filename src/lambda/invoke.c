@@ -47,7 +47,7 @@ static const char *env(const char *name)
 }
 
 /* The endpoint URL of var, split (http_endpoint_parse). */
-static int parse_endpoint(const char *var, const char *url,
+static int parse_endpoint(const char *var, const char *url, bool allow_http,
                           struct lambda_invoker *v, struct buf *err)
 {
     int rc = http_endpoint_parse(url, &v->origin, &v->host, &v->base);
@@ -56,6 +56,10 @@ static int parse_endpoint(const char *var, const char *url,
                    "%s=%s: must be an http:// or https:// URL with a host and "
                    "no user, query or fragment",
                    var, url);
+    else if (!rc && !http_origin_allowed(v->origin, allow_http)) {
+        buf_printf(err, "%s=%s: must be " HTTP_ORIGIN_RULE, var, url);
+        rc = ETL_EINVAL;
+    }
     return rc == ETL_EINVAL ? ETL_ECONFIG : rc;
 }
 
@@ -91,7 +95,7 @@ int lambda_invoker_new(const struct etl_config *cfg,
         ep = env(var);
     }
     if (!rc && ep) {
-        rc = parse_endpoint(var, ep, v, err);
+        rc = parse_endpoint(var, ep, cfg->allow_http, v, err);
         /* A local endpoint (an emulator) rarely cares about the region. */
         if (!rc && !v->region) {
             v->region = strdup("us-east-1");

@@ -18,9 +18,11 @@ static bool has_pdf_header(const void *data, size_t len)
 
 static void log_caught(fz_context *ctx, const char *op, int rc)
 {
+    char text[PDF_LOG_MESSAGE_MAX];
     LOGF(LOG_DEBUG, "pdf_op_failed", LF_S("op", op),
          LF_S("error", etl_errname(rc)),
-         LF_S("message", fz_caught_message(ctx)));
+         LF_S("message",
+              pdf_log_message(fz_caught_message(ctx), text, sizeof(text))));
 }
 
 int pdf_doc_open(struct pdf_worker *w, const void *data, size_t len,

@@ -1,6 +1,7 @@
 /* The MuPDF engine: base context, locks, allocator, limits and workers. */
 #include <errno.h>
 #include <stdalign.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -167,18 +168,54 @@ static void unlock_fn(void *user, int lock)
     pthread_mutex_unlock(&e->locks[lock]);
 }
 
-/* MuPDF prints to stderr by default; its messages name objects, fonts and
- * syntax problems, never page text, and are only useful when debugging. */
+/* Set from the last engine's limits; read by every worker's callbacks. */
+static atomic_bool raw_messages;
+
+const char *pdf_log_message(const char *msg, char *out, size_t size)
+{
+    if (!msg)
+        return "";
+    if (atomic_load_explicit(&raw_messages, memory_order_relaxed))
+        return msg;
+    /* The fixed part of MuPDF's messages is English text ("unknown
+     * keyword", "syntax error in content stream"); what they quote or
+     * number after it comes from the file, and a damaged content stream's
+     * tokens are the page's own words. */
+    size_t n = strcspn(msg, "'\"`()<>[]{}/:0123456789");
+    while (n > 0 && (msg[n - 1] == ' ' || msg[n - 1] == ','))
+        n--;
+    bool cut = msg[n] != '\0';
+    static const char tail[] = " [redacted]";
+    if (size < sizeof(tail) + 1)
+        return "[redacted]";
+    if (n > size - sizeof(tail))
+        n = size - sizeof(tail), cut = true;
+    /* Only printable ASCII survives: a control byte is not a message's. */
+    for (size_t i = 0; i < n; i++)
+        out[i] = msg[i] >= 0x20 && msg[i] < 0x7f ? msg[i] : '?';
+    if (cut)
+        memcpy(out + n, tail, sizeof(tail));
+    else
+        out[n] = '\0';
+    return out;
+}
+
+/* MuPDF prints to stderr by default; its messages are only useful when
+ * debugging, and may quote the page (see pdf_log_message). */
 static void warning_fn(void *user, const char *message)
 {
     (void)user;
-    LOGF(LOG_DEBUG, "mupdf_warning", LF_S("message", message));
+    char text[PDF_LOG_MESSAGE_MAX];
+    LOGF(LOG_DEBUG, "mupdf_warning",
+         LF_S("message", pdf_log_message(message, text, sizeof(text))));
 }
 
 static void error_fn(void *user, const char *message)
 {
     (void)user;
-    LOGF(LOG_DEBUG, "mupdf_error", LF_S("message", message));
+    char text[PDF_LOG_MESSAGE_MAX];
+    LOGF(LOG_DEBUG, "mupdf_error",
+         LF_S("message", pdf_log_message(message, text, sizeof(text))));
 }
 
 static void set_callbacks(fz_context *ctx)
@@ -369,6 +406,7 @@ int pdf_engine_new(const struct pdf_limits *limits, struct pdf_engine **out)
     static const fz_alloc_context accounting = {NULL, acct_malloc, acct_realloc,
                                                 acct_free};
     fz_locks_context locks = {e, lock_fn, unlock_fn};
+    atomic_store(&raw_messages, e->limits.raw_messages);
     e->ctx = fz_new_context(e->limits.max_memory ? &accounting : &plain, &locks,
                             e->limits.max_store_bytes);
     if (!e->ctx) {

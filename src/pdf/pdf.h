@@ -35,6 +35,12 @@ struct pdf_limits {
     size_t max_memory;         /* per-worker allocation cap; 0 = none */
     int max_pages;             /* documents with more pages fail; 0 = none */
     int64_t max_region_pixels; /* per rendered region; 0 = none */
+    /* Log MuPDF's messages as they are. They may quote page content
+     * (`unknown keyword: 'Jane'` from a damaged content stream), so by
+     * default only their leading, fixed part is logged (see
+     * pdf_log_message); DEBUG_PAYLOADS turns this on. Process-wide: the
+     * last engine created decides. */
+    bool raw_messages;
 };
 
 /* Integer device-pixel box at a given dpi: page space (origin top-left,

@@ -141,4 +141,12 @@ int pdfi_layout_end(struct pdfi_layout_acc *a);
  * ETL_ENOMEM for memory, ETL_EPDF_TIMEOUT for an abort, else fallback. */
 int pdf_caught_code(fz_context *ctx, int fallback);
 
+/* MuPDF's message msg for a log line: as it is when the engine was
+ * created with raw_messages, else only its fixed part, cut before the
+ * first quote, bracket, '/', ':' or digit (what follows is an object, a
+ * name or a token of the page) with " [redacted]" appended when anything
+ * was cut. Returns msg or out (size bytes). */
+#define PDF_LOG_MESSAGE_MAX 128
+const char *pdf_log_message(const char *msg, char *out, size_t size);
+
 #endif

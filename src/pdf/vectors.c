@@ -493,9 +493,11 @@ int pdf_doc_vectors(struct pdf_doc *d, int page, struct pdf_vectors *out)
     {
         if (!rc)
             rc = pdf_caught_code(ctx, ETL_EPDF_DAMAGED);
+        char text[PDF_LOG_MESSAGE_MAX];
         LOGF(LOG_DEBUG, "pdf_op_failed", LF_S("op", "vectors"),
              LF_S("error", etl_errname(rc)),
-             LF_S("message", fz_caught_message(ctx)));
+             LF_S("message",
+                  pdf_log_message(fz_caught_message(ctx), text, sizeof(text))));
     }
     rc = pdf_op_end(d, rc);
     if (rc)

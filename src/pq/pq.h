@@ -162,6 +162,11 @@ int pq_end_row(struct pq_writer *w);
 /* Rows committed so far. */
 int64_t pq_writer_rows(const struct pq_writer *w);
 
+/* Add key-value pairs to the footer, after those of pq_options (for
+ * what is known only once the rows are: a batch's key range). Strings are
+ * copied; ETL_EINVAL for one that is not valid UTF-8. */
+int pq_writer_add_kv(struct pq_writer *w, const struct pq_kv *kv, size_t n);
+
 /* Write the last row group and the footer, fsync, rename the temporary
  * file to path (replacing it) and fsync the directory. A row begun but not
  * ended is dropped. Frees w in every case; on failure the temporary file is

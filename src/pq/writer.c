@@ -1273,6 +1273,28 @@ static void fsync_dir(const char *path)
     buf_release(&dir);
 }
 
+int pq_writer_add_kv(struct pq_writer *w, const struct pq_kv *kv, size_t n)
+{
+    if (!w || (n && !kv))
+        return ETL_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!valid_str(kv[i].key) || (kv[i].value && !valid_str(kv[i].value)))
+            return ETL_EINVAL;
+    struct tc_writer t;
+    tc_init(&t, &w->kv); /* appends after the pairs given at open */
+    for (size_t i = 0; i < n; i++) {
+        tc_struct_begin(&t);
+        tc_field_string(&t, 1, kv[i].key);
+        if (kv[i].value)
+            tc_field_string(&t, 2, kv[i].value);
+        tc_struct_end(&t);
+    }
+    int rc = tc_finish(&t);
+    if (!rc)
+        w->nkv += n;
+    return rc;
+}
+
 int pq_writer_close(struct pq_writer *w)
 {
     if (!w)

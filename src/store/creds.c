@@ -357,12 +357,28 @@ int creds_parse_time(const char *s, time_t *out)
 
 /* ---- Files ------------------------------------------------------------ */
 
-static int read_file(const char *path, struct buf *out, bool *missing)
+/* var names the setting that gave path, for messages. O_NONBLOCK and
+ * the S_ISREG check: a FIFO named by mistake must fail, not hang. */
+static int read_file(const char *var, const char *path, struct buf *out,
+                     bool *missing)
 {
     *missing = false;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         *missing = errno == ENOENT || errno == ENOTDIR;
+        if (!*missing) {
+            char ebuf[128];
+            LOGF(LOG_ERROR, "aws_file_unreadable", LF_S("variable", var),
+                 LF_S("path", path),
+                 LF_S("error", strerror_r(errno, ebuf, sizeof(ebuf))));
+        }
+        return ETL_EIO;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        LOGF(LOG_ERROR, "aws_file_unreadable", LF_S("variable", var),
+             LF_S("path", path), LF_S("error", "not a regular file"));
+        close(fd);
         return ETL_EIO;
     }
     char tmp[8192];
@@ -477,7 +493,9 @@ static int ini_read(const char *path, const char *profile, bool config,
 {
     struct buf text = BUF_INIT;
     bool missing = false;
-    int rc = read_file(path, &text, &missing);
+    int rc =
+        read_file(config ? "AWS_CONFIG_FILE" : "AWS_SHARED_CREDENTIALS_FILE",
+                  path, &text, &missing);
     if (rc) {
         buf_release(&text);
         return missing ? 0 : rc;
@@ -804,7 +822,8 @@ static int from_container(struct aws_creds *out)
     const char *tok = env("AWS_CONTAINER_AUTHORIZATION_TOKEN");
     if (tok_file) {
         bool missing;
-        rc = read_file(tok_file, &token, &missing);
+        rc = read_file("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", tok_file,
+                       &token, &missing);
         if (rc) {
             LOGF(LOG_ERROR, "aws_container_token_unreadable",
                  LF_S("variable", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"),

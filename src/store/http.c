@@ -718,3 +718,32 @@ int http_endpoint_parse(const char *url, char **origin, char **host,
         (*origin)[i] = (char)tolower((unsigned char)(*origin)[i]);
     return 0;
 }
+
+bool http_origin_allowed(const char *origin, bool allow_http)
+{
+    if (strncmp(origin, "https://", 8) == 0 || allow_http)
+        return true;
+    if (strncmp(origin, "http://", 7) != 0)
+        return false;
+    const char *h = origin + 7;
+    if (h[0] == '[') {
+        return strncmp(h, "[::1]", 5) == 0 && (h[5] == '\0' || h[5] == ':');
+    }
+    size_t n = strcspn(h, ":");
+    if (n == 9 && strncasecmp(h, "localhost", 9) == 0)
+        return true;
+    /* 127.0.0.0/8, as a dotted quad of digits only. */
+    int parts = 0, digits = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (h[i] >= '0' && h[i] <= '9') {
+            if (++digits > 3)
+                return false;
+        } else if (h[i] == '.' && digits) {
+            parts++;
+            digits = 0;
+        } else {
+            return false;
+        }
+    }
+    return parts == 3 && digits && strncmp(h, "127.", 4) == 0;
+}

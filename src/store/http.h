@@ -126,4 +126,13 @@ int http_uri_decode(struct buf *out, const char *s, size_t n,
 int http_endpoint_parse(const char *url, char **origin, char **host,
                         char **base);
 
+/* Whether an endpoint's origin (from http_endpoint_parse) may be used:
+ * https always; plain http only to a loopback host (localhost, 127.x.x.x,
+ * [::1]) unless allow_http (ALLOW_HTTP=1), since it carries the data and
+ * the signed requests in clear. */
+bool http_origin_allowed(const char *origin, bool allow_http);
+#define HTTP_ORIGIN_RULE                                                       \
+    "https://, or http:// to a loopback host (localhost, 127.x.x.x, [::1]); "  \
+    "ALLOW_HTTP=1 allows plain http to any host"
+
 #endif

@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -49,6 +50,8 @@
 #define TMP_PREFIX_LEN (sizeof(TMP_PREFIX) - 1)
 #define TMP_NAME_SIZE 32
 #define COPY_CHUNK (64 * 1024)
+/* Keys listed at most: a path, so deep trees cannot grow without bound. */
+#define LIST_KEY_MAX PATH_MAX
 
 struct local_store {
     struct store base; /* first: a struct store * is a struct local_store * */
@@ -419,6 +422,15 @@ static int put_fail(const struct local_store *ls, const char *op,
         return sys_fail(ls, op, key, e, ETL_EINVAL);
     case ENOMEM:
         return ETL_ENOMEM;
+    /* The destination itself is broken, not this key: the pipeline stops
+     * after a few of these rather than fail every PDF (etl's dest_note). */
+    case ENOSPC:
+    case EDQUOT:
+        return sys_fail(ls, op, key, e, ETL_ENOSPC);
+    case EROFS:
+        return sys_fail(ls, op, key, e, ETL_EROFS);
+    case ENOTDIR:
+        return sys_fail(ls, op, key, e, ETL_ENOTDIR);
     default:
         return sys_fail(ls, op, key, e, ETL_EIO);
     }
@@ -536,6 +548,8 @@ static int local_put_file(struct store *s, const char *key, const char *path,
 
 struct list_ctx {
     const struct local_store *ls;
+    const char *suffix; /* files must end in it (any case); NULL: any */
+    size_t suffix_len;
     struct store_listing *out;
     size_t cap;     /* of out->items */
     size_t want;    /* max_keys + 1: one more tells truncation */
@@ -664,18 +678,25 @@ static int cmp_pstr(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* A directory entry name that can be part of a key. */
+/* A directory entry name that can be part of a key: any but "." and "..".
+ * Control characters, backslashes and bytes that are not UTF-8 are listed
+ * too (the pipeline gives such a PDF a row saying what is wrong with its
+ * name): a listing that dropped them would lose the PDF silently. */
 static bool name_ok(const char *name, size_t n)
 {
-    if (n == 0 || n > NAME_MAX || (n == 1 && name[0] == '.') ||
-        (n == 2 && name[0] == '.' && name[1] == '.'))
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)name[i];
-        if (c < 0x20 || c == 0x7f || c == '\\' || c == '/')
-            return false;
-    }
-    return true;
+    return n > 0 && n <= NAME_MAX && !(n == 1 && name[0] == '.') &&
+           !(n == 2 && name[0] == '.' && name[1] == '.') &&
+           !memchr(name, '/', n);
+}
+
+/* One of our own in-flight temp files (make_temp): TMP_PREFIX and 16 hex
+ * digits, exactly. Only these are left out of listings; a PDF named
+ * ".bpecg-tmp-x.pdf" is an object like any other. */
+static bool is_temp_name(const char *name, size_t n)
+{
+    return n == TMP_PREFIX_LEN + 16 &&
+           strncmp(name, TMP_PREFIX, TMP_PREFIX_LEN) == 0 &&
+           strspn(name + TMP_PREFIX_LEN, "0123456789abcdef") == 16;
 }
 
 static int emit(struct list_ctx *c, const char *name, size_t n,
@@ -749,7 +770,7 @@ static int list_descend(struct list_ctx *c, int dfd, const char *sa,
     const char *slash = strchr(pf, '/');
     size_t n = (size_t)(slash - pf);
     char name[NAME_MAX + 2];
-    if (!name_ok(pf, n) || c->dir.len + n + 1 >= STORE_KEY_MAX)
+    if (!name_ok(pf, n) || c->dir.len + n + 1 >= LIST_KEY_MAX)
         return 0;
     bool inside = starts_with_dir(sa, pf, n);
     if (!inside && skey_cmp(pf, n, true, sa) <= 0)
@@ -832,13 +853,24 @@ static int list_dir(struct list_ctx *c, int dfd, const char *sa, const char *pf)
                 dir = false;
             else
                 continue; /* symlinks, FIFOs, sockets, devices */
-            if (!name_ok(name, n) ||
-                (!dir && strncmp(name, TMP_PREFIX, TMP_PREFIX_LEN) == 0))
+            if (!name_ok(name, n) || (!dir && is_temp_name(name, n)))
+                continue;
+            /* Filtered here, so that files which do not match never take
+             * a place in the page (a heap of 100 would otherwise fill with
+             * them, one readdir per 100 skipped files). */
+            if (!dir && c->suffix &&
+                (n < c->suffix_len ||
+                 strcasecmp(name + n - c->suffix_len, c->suffix) != 0))
                 continue;
             /* A file's key, or a directory's key prefix plus one byte,
-             * must fit in STORE_KEY_MAX. */
-            if (c->dir.len + n + (dir ? 2 : 0) > (size_t)STORE_KEY_MAX)
+             * must fit in LIST_KEY_MAX; longer keys than STORE_KEY_MAX are
+             * listed (their PDFs get rows saying so), none beyond. */
+            if (c->dir.len + n + (dir ? 2 : 0) > (size_t)LIST_KEY_MAX) {
+                LOGF(LOG_WARN, "store_key_too_long", LF_S("store", c->ls->name),
+                     LF_S("dir", c->dir.data), LF_I("bytes", c->dir.len + n),
+                     LF_I("max", LIST_KEY_MAX));
                 continue;
+            }
             if (n < pflen || memcmp(name, pf, pflen) != 0)
                 continue;
             if (skey_cmp(name, n, dir, sa) <= 0 &&
@@ -875,10 +907,11 @@ static int list_dir(struct list_ctx *c, int dfd, const char *sa, const char *pf)
 
 static int local_list(struct store *s, const char *prefix,
                       const char *start_after, size_t max_keys,
-                      struct store_listing *out)
+                      const char *suffix, struct store_listing *out)
 {
     struct local_store *ls = local_of(s);
-    struct list_ctx c = {.ls = ls, .out = out};
+    struct list_ctx c = {.ls = ls, .out = out, .suffix = suffix};
+    c.suffix_len = suffix ? strlen(suffix) : 0;
     c.want = max_keys < SIZE_MAX ? max_keys + 1 : SIZE_MAX;
     buf_init(&c.dir, 0);
     int dfd = openat(ls->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -111,6 +111,11 @@ static int parse_endpoint(const char *var, const char *url, char **origin,
                             "an http:// or https:// URL with a host and no "
                             "user, query or fragment, e.g. "
                             "http://127.0.0.1:9000");
+    if (!rc && !http_origin_allowed(*origin, store_http_allowed())) {
+        free(*origin), free(*host), free(*base);
+        *origin = *host = *base = NULL;
+        return config_error(var, url, HTTP_ORIGIN_RULE);
+    }
     return rc;
 }
 
@@ -227,6 +232,11 @@ static int configure(struct s3_store *s)
                                 "a 12-digit AWS account ID");
     }
     const char *ca = env("AWS_CA_BUNDLE");
+    struct stat ca_st;
+    /* curl opens it to read: a FIFO would hang every request. */
+    if (ca && (stat(ca, &ca_st) != 0 || !S_ISREG(ca_st.st_mode)))
+        return config_error("AWS_CA_BUNDLE", ca,
+                            "the path of a regular file of PEM certificates");
     s->sse = sse ? strdup(sse) : NULL;
     s->sse_kms_key_id = kms ? strdup(kms) : NULL;
     s->expected_owner = owner ? strdup(owner) : NULL;
@@ -620,19 +630,52 @@ out:
     return rc;
 }
 
+/* Requests one s3_list call makes at most: it then returns what it has,
+ * truncated, and the caller goes on after its cursor (with start-after,
+ * so tokens are only ever compared within a call). */
+#define LIST_CALL_PAGES 32
+
+static bool key_matches(const char *key, const char *suffix)
+{
+    size_t n = strlen(key), m = suffix ? strlen(suffix) : 0;
+    return !suffix || (n >= m && strcasecmp(key + n - m, suffix) == 0);
+}
+
+/* The endpoint broke ListObjectsV2's contract: never retried, never
+ * followed, since following it would process keys twice or forever. */
+static int list_broken(const struct s3_store *s, const char *prefix,
+                       const char *why)
+{
+    store_error_set("ListObjectsV2 s3://%s/%s: the endpoint's listing is "
+                    "broken (its fault, not the bucket's): %s",
+                    s->bucket, prefix, why);
+    LOGF(LOG_ERROR, "s3_listing_broken", LF_S("bucket", s->bucket),
+         LF_S("prefix", prefix), LF_S("reason", why));
+    return ETL_EPROTO;
+}
+
 static int s3_list(struct store *st, const char *prefix,
-                   const char *start_after, size_t max_keys,
+                   const char *start_after, size_t max_keys, const char *suffix,
                    struct store_listing *out)
 {
     struct s3_store *s = s3_of(st);
     struct s3_list_page page;
     char *token = NULL;
-    size_t cap = 0;
+    char *seen = NULL; /* the last key of the pages before */
+    char *tokens[LIST_CALL_PAGES] = {NULL};
+    size_t ntokens = 0, cap = 0, empty = 0;
+    char why[512];
     int rc = 0;
     memset(&page, 0, sizeof(page));
-    for (;;) {
+    for (int pages = 0;; pages++) {
+        if (pages == LIST_CALL_PAGES) {
+            /* Enough for one call: go on from the cursor. */
+            out->truncated = true;
+            break;
+        }
         size_t left = max_keys - out->n;
         size_t want = max_keys == 0          ? 1
+                      : suffix               ? LIST_PAGE_MAX
                       : left > LIST_PAGE_MAX ? LIST_PAGE_MAX
                                              : left;
         rc = list_page(s, prefix, start_after, token, want, &page);
@@ -643,47 +686,115 @@ static int s3_list(struct store *st, const char *prefix,
             out->truncated = page.n > 0 || page.truncated;
             break;
         }
-        size_t take = page.n < left ? page.n : left;
-        if (out->n + take > cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            while (ncap < out->n + take)
-                ncap *= 2;
-            struct store_entry *items =
-                realloc(out->items, ncap * sizeof(*items));
-            if (!items) {
+        /* Every key in order, after the last: a page that repeats or
+         * reorders keys would give some PDFs two rows. */
+        size_t plen = strlen(prefix);
+        const char *prev = seen ? seen : start_after;
+        for (size_t i = 0; i < page.n; i++) {
+            const char *k = page.items[i].key;
+            if (strncmp(k, prefix, plen) != 0) {
+                snprintf(why, sizeof(why),
+                         "key \"%.200s\" does not start with the prefix", k);
+                rc = list_broken(s, prefix, why);
+                goto out;
+            }
+            if (strcmp(k, prev) <= 0) {
+                snprintf(why, sizeof(why),
+                         "key \"%.150s\" comes after \"%.150s\" (keys must "
+                         "be strictly increasing in byte order, across "
+                         "pages too)",
+                         k, prev);
+                rc = list_broken(s, prefix, why);
+                goto out;
+            }
+            prev = k;
+        }
+        if (page.n) {
+            free(seen);
+            seen = strdup(page.items[page.n - 1].key);
+            if (!seen) {
                 rc = ETL_ENOMEM;
+                goto out;
+            }
+        }
+        bool full = false;
+        size_t used = 0;
+        for (; used < page.n; used++) {
+            struct store_entry *e = &page.items[used];
+            if (!key_matches(e->key, suffix))
+                continue;
+            if (out->n == max_keys) {
+                full = true;
                 break;
             }
-            out->items = items;
-            cap = ncap;
+            if (out->n == cap) {
+                size_t ncap = cap ? cap * 2 : 64;
+                struct store_entry *items =
+                    realloc(out->items, ncap * sizeof(*items));
+                if (!items) {
+                    rc = ETL_ENOMEM;
+                    goto out;
+                }
+                out->items = items;
+                cap = ncap;
+            }
+            out->items[out->n++] = *e;
+            e->key = e->etag = NULL;
         }
-        for (size_t i = 0; i < take; i++) {
-            out->items[out->n++] = page.items[i];
-            page.items[i].key = page.items[i].etag = NULL;
+        /* The cursor: the last key of the page consumed (returned or
+         * skipped), i.e. before the entry that did not fit. */
+        if (used > 0) {
+            size_t at = used - 1;
+            const char *k = page.items[at].key ? page.items[at].key
+                                               : out->items[out->n - 1].key;
+            free(out->cursor);
+            out->cursor = strdup(k);
+            if (!out->cursor) {
+                rc = ETL_ENOMEM;
+                goto out;
+            }
         }
-        bool more = page.truncated || page.n > take;
-        if (!more) {
-            out->truncated = false;
-            break;
-        }
-        if (out->n >= max_keys) {
+        if (full) {
             out->truncated = true;
             break;
         }
-        /* A truncated page that made no progress would loop forever. */
-        if (page.n == 0 && token && !strcmp(token, page.next_token)) {
-            LOGF(LOG_ERROR, "s3_listing_stuck", LF_S("bucket", s->bucket),
-                 LF_S("prefix", prefix));
-            rc = ETL_EHTTP;
+        if (!page.truncated) {
+            out->truncated = false;
             break;
         }
-        free(token);
+        if (out->n >= max_keys && !suffix) {
+            out->truncated = true;
+            break;
+        }
+        empty = page.n ? 0 : empty + 1;
+        if (empty >= 8) {
+            rc = list_broken(s, prefix,
+                             "8 pages in a row with no key, each saying "
+                             "more follow");
+            goto out;
+        }
+        /* A token seen before means a loop (the same page again, or two
+         * pages taking turns). */
+        for (size_t i = 0; i < ntokens; i++) {
+            if (strcmp(tokens[i], page.next_token) == 0) {
+                snprintf(why, sizeof(why),
+                         "continuation token \"%.100s\" was given before "
+                         "(the listing loops)",
+                         page.next_token);
+                rc = list_broken(s, prefix, why);
+                goto out;
+            }
+        }
         token = page.next_token;
         page.next_token = NULL;
+        tokens[ntokens++] = token;
         s3_list_page_release(&page);
     }
+out:
     s3_list_page_release(&page);
-    free(token);
+    for (size_t i = 0; i < ntokens; i++)
+        free(tokens[i]);
+    free(seen);
     return rc;
 }
 

@@ -27,6 +27,10 @@ struct store_listing {
     struct store_entry *items;
     size_t n;
     bool truncated; /* more keys follow the last one */
+    /* Where the next page starts (pass it as start_after): the last key
+     * this page consumed, returned or (store_list_suffix) skipped; NULL
+     * when it consumed none. Set whenever truncated is. */
+    char *cursor;
 };
 
 /* ETags are opaque strings meant only for comparing versions of one key in
@@ -63,14 +67,29 @@ const char *store_name(const struct store *s);
 /* Up to max_keys entries whose key starts with prefix and sorts strictly
  * after start_after (NULL or "" for none), in byte order, like S3
  * ListObjectsV2 with StartAfter. Fills *out (release with
- * store_listing_release). */
+ * store_listing_release). A page may hold fewer than max_keys entries and
+ * still be truncated: continue after out->cursor.
+ *
+ * Listings are checked, whatever the backend: keys start with prefix,
+ * sort strictly after start_after and after each other, and a truncated
+ * page makes progress; an S3 endpoint must also never repeat a
+ * continuation token nor send many pages without a key. A violation is
+ * ETL_EPROTO with store_last_error() naming the endpoint's fault, so that
+ * no key is ever processed twice. */
 int store_list(struct store *s, const char *prefix, const char *start_after,
                size_t max_keys, struct store_listing *out);
+/* store_list keeping only keys that end in suffix (ASCII, any case): the
+ * others are skipped where they are read, so a page of 100 PDFs among
+ * 100,000 other files costs one pass over them, not 1,000 pages. */
+int store_list_suffix(struct store *s, const char *prefix,
+                      const char *start_after, size_t max_keys,
+                      const char *suffix, struct store_listing *out);
 void store_listing_release(struct store_listing *l);
 
-/* Read a whole object into out (replacing its contents). ETL_ENOTFOUND if
- * absent; ETL_ETOOBIG if larger than max_bytes (0 = no cap), checked before
- * reading where the size is known. info may be NULL. */
+/* Read a whole object into out (replacing its contents); key must pass
+ * store_key_readable (ETL_EUNSAFE). ETL_ENOTFOUND if absent; ETL_ETOOBIG if
+ * larger than max_bytes (0 = no cap), checked before reading where the size is
+ * known. info may be NULL. */
 int store_get(struct store *s, const char *key, size_t max_bytes,
               struct buf *out, struct store_info *info);
 
@@ -86,6 +105,11 @@ int store_put(struct store *s, const char *key, const void *data, size_t len,
 int store_put_file(struct store *s, const char *key, const char *path,
                    const char *content_type, unsigned flags);
 
+/* ALLOW_HTTP: whether S3 stores opened from now on accept a plain
+ * http:// endpoint on a host other than the loopback (default false).
+ * Process-wide; call before opening stores and starting threads. */
+void store_allow_http(bool allow);
+
 /* Retry policy for a network store (S3): at most p->max_attempts
  * attempts per request, full-jitter backoff between p->initial_wait and
  * p->max_wait seconds. A local directory ignores it. Call before the
@@ -95,13 +119,17 @@ void store_set_retry(struct store *s, const struct retry_policy *p);
 /* Detail of the calling thread's last failed store call, for messages
  * (e.g. "ListObjectsV2 s3://b/pdfs/: HTTP 403 SignatureDoesNotMatch: The
  * request signature we calculated does not match ..."), or "" if the
- * backend gave none. Never holds a secret. Valid until the thread's next
- * store call. */
+ * backend gave none. Never holds a secret, nor a control character (a
+ * key's become '?'). Valid until the thread's next store call. */
 const char *store_last_error(void);
 
 /* 0 if key is a safe object key: 1..STORE_KEY_MAX bytes, no NUL, not
  * absolute, no empty, "." or ".." segment, no backslash, no control
- * characters. ETL_EUNSAFE otherwise. */
+ * characters. ETL_EUNSAFE otherwise. Keys written (store_put*) must be. */
 int store_key_check(const char *key);
+/* 0 if key can be read (store_get, store_head): as store_key_check, but
+ * control characters and backslashes are allowed, since a listing may
+ * return them (they are bytes of a file name, or of an S3 key). */
+int store_key_readable(const char *key);
 
 #endif

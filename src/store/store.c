@@ -33,11 +33,27 @@ void store_error_set(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(last_error, sizeof(last_error), fmt, ap);
     va_end(ap);
+    /* Printed on terminals as it is: no key's ESC or CR may reach one. */
+    for (char *p = last_error; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
 }
 
 static void error_clear(void)
 {
     last_error[0] = '\0';
+}
+
+static bool allow_http;
+
+void store_allow_http(bool allow)
+{
+    allow_http = allow;
+}
+
+bool store_http_allowed(void)
+{
+    return allow_http;
 }
 
 void store_set_retry(struct store *s, const struct retry_policy *p)
@@ -68,6 +84,27 @@ int store_key_check(const char *key)
         }
     }
     return 0;
+}
+
+int store_key_readable(const char *key)
+{
+    if (!key)
+        return ETL_EUNSAFE;
+    size_t n = strnlen(key, STORE_KEY_MAX + 1);
+    if (n == 0 || n > STORE_KEY_MAX)
+        return ETL_EUNSAFE;
+    /* Control characters and '\\' are plain bytes of a name to a file
+     * system and to S3; only what changes the path's meaning is refused. */
+    for (const char *seg = key;;) {
+        const char *end = strchr(seg, '/');
+        size_t len = end ? (size_t)(end - seg) : strlen(seg);
+        if (len == 0 || (len == 1 && seg[0] == '.') ||
+            (len == 2 && seg[0] == '.' && seg[1] == '.'))
+            return ETL_EUNSAFE;
+        if (!end)
+            return 0;
+        seg = end + 1;
+    }
 }
 
 static int url_invalid(const char *why)
@@ -289,8 +326,61 @@ const char *store_name(const struct store *s)
     return s ? s->ops->name(s) : "(none)";
 }
 
-int store_list(struct store *s, const char *prefix, const char *start_after,
-               size_t max_keys, struct store_listing *out)
+/* A listing that breaks store_list's promises: the backend's (or the
+ * endpoint's) fault, never retried. */
+static int listing_broken(const struct store *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int listing_broken(const struct store *s, const char *fmt, ...)
+{
+    char why[384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    store_error_set("listing %s: %s", store_name(s), why);
+    LOGF(LOG_ERROR, "store_listing_invalid", LF_S("store", store_name(s)),
+         LF_S("reason", why));
+    return ETL_EPROTO;
+}
+
+static int check_listing(const struct store *s, const char *prefix,
+                         const char *start_after, size_t max_keys,
+                         struct store_listing *l)
+{
+    size_t plen = strlen(prefix);
+    const char *prev = start_after;
+    if (l->n > max_keys)
+        return listing_broken(s, "%zu keys for a page of at most %zu", l->n,
+                              max_keys);
+    for (size_t i = 0; i < l->n; i++) {
+        const char *k = l->items[i].key;
+        if (strncmp(k, prefix, plen) != 0)
+            return listing_broken(s, "key \"%.200s\" is outside the prefix", k);
+        if (strcmp(k, prev) <= 0)
+            return listing_broken(s,
+                                  "key \"%.150s\" does not sort after "
+                                  "\"%.150s\": keys must be strictly "
+                                  "increasing in byte order",
+                                  k, prev);
+        prev = k;
+    }
+    if (!l->cursor && l->n) {
+        l->cursor = strdup(l->items[l->n - 1].key);
+        if (!l->cursor)
+            return ETL_ENOMEM;
+    }
+    if (l->cursor && strcmp(l->cursor, prev) < 0)
+        return listing_broken(s, "a page ends before its last key");
+    if (l->truncated && max_keys &&
+        (!l->cursor || strcmp(l->cursor, start_after) <= 0))
+        return listing_broken(s, "a page says more keys follow but moves "
+                                 "no further");
+    return 0;
+}
+
+int store_list_suffix(struct store *s, const char *prefix,
+                      const char *start_after, size_t max_keys,
+                      const char *suffix, struct store_listing *out)
 {
     error_clear();
     if (!out)
@@ -298,11 +388,21 @@ int store_list(struct store *s, const char *prefix, const char *start_after,
     memset(out, 0, sizeof(*out));
     if (!s)
         return ETL_EINVAL;
-    int rc = s->ops->list(s, prefix ? prefix : "",
-                          start_after ? start_after : "", max_keys, out);
+    prefix = prefix ? prefix : "";
+    start_after = start_after ? start_after : "";
+    int rc = s->ops->list(s, prefix, start_after, max_keys,
+                          suffix && *suffix ? suffix : NULL, out);
+    if (!rc)
+        rc = check_listing(s, prefix, start_after, max_keys, out);
     if (rc)
         store_listing_release(out);
     return rc;
+}
+
+int store_list(struct store *s, const char *prefix, const char *start_after,
+               size_t max_keys, struct store_listing *out)
+{
+    return store_list_suffix(s, prefix, start_after, max_keys, NULL, out);
 }
 
 void store_listing_release(struct store_listing *l)
@@ -314,6 +414,7 @@ void store_listing_release(struct store_listing *l)
         free(l->items[i].etag);
     }
     free(l->items);
+    free(l->cursor);
     memset(l, 0, sizeof(*l));
 }
 
@@ -333,7 +434,7 @@ int store_get(struct store *s, const char *key, size_t max_bytes,
     if (!s || !out)
         return ETL_EINVAL;
     buf_reset(out);
-    int rc = key_refused("get", key, store_key_check(key));
+    int rc = key_refused("get", key, store_key_readable(key));
     if (rc)
         return rc;
     return s->ops->get(s, key, max_bytes, out, info ? info : &scratch);
@@ -345,7 +446,7 @@ int store_head(struct store *s, const char *key, struct store_info *info)
     struct store_info scratch;
     if (!s)
         return ETL_EINVAL;
-    int rc = key_refused("head", key, store_key_check(key));
+    int rc = key_refused("head", key, store_key_readable(key));
     if (rc)
         return rc;
     return s->ops->head(s, key, info ? info : &scratch);

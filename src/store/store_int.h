@@ -33,10 +33,11 @@ int store_url_parse(const char *url, struct store_url *out);
 void store_url_release(struct store_url *u);
 
 struct store_ops {
-    /* Fill out (empty on entry) with up to max_keys entries; see
-     * store_list. On error the caller releases out. */
+    /* Fill out (empty on entry) with up to max_keys entries ending in
+     * suffix (NULL: any), and out->cursor unless the page ends at its last
+     * entry; see store_list. On error the caller releases out. */
     int (*list)(struct store *s, const char *prefix, const char *start_after,
-                size_t max_keys, struct store_listing *out);
+                size_t max_keys, const char *suffix, struct store_listing *out);
     int (*get)(struct store *s, const char *key, size_t max_bytes,
                struct buf *out, struct store_info *info);
     int (*head)(struct store *s, const char *key, struct store_info *info);
@@ -63,6 +64,9 @@ int store_local_open(const struct store_url *u, bool must_exist,
  * setting, logged with the variable, its value and what is accepted. */
 int store_s3_open(const struct store_url *u, bool must_exist,
                   struct store **out);
+
+/* store_allow_http's setting. */
+bool store_http_allowed(void);
 
 /* Set the calling thread's store_last_error() text (printf-style). */
 void store_error_set(const char *fmt, ...)

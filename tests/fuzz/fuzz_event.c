@@ -25,7 +25,9 @@ static void check_event(const struct lambda_event *ev,
     FUZZ_CHECK(ev->kind == LAMBDA_EVENT_KEYS || ev->nkeys == 0);
     for (size_t i = 0; i < ev->nkeys; i++) {
         const char *k = ev->keys[i];
-        FUZZ_CHECK(k != NULL && store_key_check(k) == 0);
+        /* Keys need not be safe to read: one that is not gets its failed
+         * row (bad_key) from the pipeline rather than vanish here. */
+        FUZZ_CHECK(k != NULL && *k);
         FUZZ_CHECK(etl_is_pdf_key(k));
         FUZZ_CHECK(!f->prefix || !strncmp(k, f->prefix, strlen(f->prefix)));
         for (size_t j = 0; j < i; j++)

@@ -1,15 +1,18 @@
 /* libFuzzer target: what object keys become. Input: a listing prefix, a
  * newline, then a source key (both as S3 could list them). Checks that
- * etl_file_id always gives a non-empty id that is itself a safe key (no
- * ".." or absolute path can come out of a hostile key), so the crops'
- * keys "{IMAGE_PREFIX}{file_id}/{region}.jpg" stay under the prefix;
+ * etl_file_id always gives an id that is valid UTF-8 and itself a safe
+ * key (no ".." or absolute path can come out of a hostile key), so the
+ * crops' keys "{IMAGE_PREFIX}{file_id}/{region}.jpg" stay under the
+ * prefix, and that decodes back to the key (so no two keys share one);
  * that store_key_check refuses every escape; and that the key encoding
  * used on the wire round-trips. */
 #include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/utf8.h"
 #include "etl/etl.h"
 #include "fuzz.h"
 #include "store/http.h"
@@ -56,12 +59,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(safe == key_safe(key));
 
     FUZZ_CHECK(etl_file_id(key, prefix, &id) == 0);
-    FUZZ_CHECK(id.len > 0 && id.len <= 2 * klen + 1); /* "//" -> "/_/" */
+    FUZZ_CHECK(id.len <= 3 * klen + 3); /* each byte at most "%XX" */
     FUZZ_CHECK(strlen(id.data) == id.len);
-    if (id.len <= STORE_KEY_MAX)
+    FUZZ_CHECK(utf8_valid(id.data, id.len)); /* a Parquet STRING */
+    /* The pipeline asks only for a PDF key's id ("" or "a/" are not). */
+    size_t plen = strlen(prefix);
+    const char *rel =
+        plen && strncmp(key, prefix, plen) == 0 ? key + plen : key;
+    size_t rlen = strlen(rel);
+    bool pdf = rlen >= 4 && strcasecmp(rel + rlen - 4, ".pdf") == 0;
+    if (pdf && id.len <= STORE_KEY_MAX)
         FUZZ_CHECK(store_key_check(id.data) == 0);
+    /* One-to-one: a PDF key's id decodes back to the key (relative to
+     * the prefix). */
+    FUZZ_CHECK(etl_file_id_decode(id.data, &dec) == 0);
+    if (pdf)
+        FUZZ_CHECK(dec.len == rlen && memcmp(dec.data, rel, rlen) == 0);
+    buf_reset(&dec);
+    buf_reset(&enc);
+    FUZZ_CHECK(etl_key_text(key, &enc) == 0);
+    FUZZ_CHECK(utf8_valid(enc.data, enc.len));
+    buf_reset(&enc);
+    /* Only a PDF's key gets crops. */
     buf_printf(&crop, "images/%s/region_0.jpg", id.data);
-    FUZZ_CHECK(crop.len > STORE_KEY_MAX || store_key_check(crop.data) == 0);
+    FUZZ_CHECK(!pdf || crop.len > STORE_KEY_MAX ||
+               store_key_check(crop.data) == 0);
 
     /* The wire form of a key decodes back to it. */
     for (int keep = 0; keep < 2; keep++) {

@@ -149,6 +149,25 @@ rc=0
 "$BIN" samples --out "$tmp/file/sub" --count 1 >/dev/null 2>&1 || rc=$?
 [ $rc -eq 3 ] || fail "output under a regular file exited $rc, want 3"
 
+# --- the report with the most statements ------------------------------------
+# Seed 7's sample 780 has all seven interpretation statements; six slots
+# made `samples` die with SIGSEGV after writing 780 files.
+rc=0
+"$BIN" samples --out "$tmp/many" --count 781 --seed 7 >/dev/null 2>&1 || rc=$?
+if [ $rc -ne 0 ]; then
+    fail "samples --count 781 --seed 7 exited $rc"
+else
+    "$PY" - "$tmp/many/ecg_00780.pdf" <<'EOF2' || fail "sample 780's statements"
+import sys
+import fitz
+doc = fitz.open(sys.argv[1])
+text = doc[0].get_text()
+for s in ("First degree AV block", "Abnormal ECG"):
+    assert s in text, f"{s!r} not on page 1"
+EOF2
+    ok "samples --count 781 --seed 7: sample 780 has its seven statements"
+fi
+
 if [ $fails -ne 0 ]; then
     echo "$fails check(s) failed"
     exit 1

@@ -39,9 +39,14 @@ function env(extra = {}) {
   };
 }
 
+// Each emulator writes its own results prefix: these runs start at batch
+// 0 from different keys, and no batch may replace another key range's
+// results file (BatchExists).
+let emulators = 0;
 async function emulator(o = {}) {
   const { env: e = {}, ...rest } = o;
-  return startLambdaEmulator({ bin: BIN, env: env(e), credentials: { AKIDTEST: 'secret' }, maxSandboxes: 1, ...rest });
+  const meta = { METADATA_PREFIX: `m${++emulators}/metadata/` };
+  return startLambdaEmulator({ bin: BIN, env: env({ ...meta, ...e }), credentials: { AKIDTEST: 'secret' }, maxSandboxes: 1, ...rest });
 }
 
 describe('init errors', () => {

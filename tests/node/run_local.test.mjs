@@ -7,6 +7,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { DuckDBInstance } from '@duckdb/node-api';
+import { fileIdOf } from './hostile_common.mjs';
 
 const BUILD = process.env.BPECG_BUILD_DIR;
 const SHARED = process.env.BPECG_SHARED_DIR;
@@ -193,7 +194,7 @@ describe('run on samples and variants', () => {
       assert.equal(r.page_count, 2);
       assert.equal(r.repaired, false);
       assert.equal(r.batch_id, 0n);
-      assert.equal(r.file_id, key.replace(/\.pdf$/i, ''));
+      assert.equal(r.file_id, fileIdOf(key)); // README's rule
       assert.equal(r.size_bytes, BigInt(fs.statSync(path.join(IN, key)).size));
       assert.match(r.sha256, /^[0-9a-f]{64}$/);
       for (const field of [m.name, m.patient_id, m.dob, m.sex, m.device, m.institution, ...m.interpretation]) {
@@ -377,8 +378,9 @@ describe('crop regions', () => {
     });
     assert.equal(r.code, 0, r.stderr);
     const row = (await rowsOf(out)).get('UPPER.PDF');
-    assert.equal(row.file_id, 'UPPER');
-    assert.deepEqual(row.image_keys, ['images/UPPER/region_0.jpg', 'images/UPPER/region_1.jpg']);
+    // Only a lower-case .pdf is dropped (UPPER.pdf would be UPPER).
+    assert.equal(row.file_id, 'UPPER%2EPDF');
+    assert.deepEqual(row.image_keys, ['images/UPPER%2EPDF/region_0.jpg', 'images/UPPER%2EPDF/region_1.jpg']);
     assert.deepEqual(jpegSize(path.join(out, row.image_keys[0])), { w: 50, h: 40 });
     assert.deepEqual(jpegSize(path.join(out, row.image_keys[1])), { w: 10, h: 20 });
   });

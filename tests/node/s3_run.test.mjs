@@ -16,6 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 
 import { baseEnv, runBin, startS3, tempDir } from './s3_fixture.mjs';
+import { fileIdOf } from './hostile_common.mjs';
 
 const BUILD = process.env.BPECG_BUILD_DIR;
 const BIN = path.join(BUILD || '', 'bpecg-etl');
@@ -302,7 +303,8 @@ describe('keys with spaces, + = & %, unicode and deep prefixes', () => {
     assertOneRowEach(out.rows, HARD, 'hard keys');
     for (const r of out.rows) {
       assert.equal(r.status, 'success', r.source_key);
-      assert.equal(r.file_id, r.source_key.slice('pdfs/'.length, -'.pdf'.length));
+      // README's rule: '%' escaped, the rest kept, ".pdf" dropped.
+      assert.equal(r.file_id, fileIdOf(r.source_key.slice('pdfs/'.length)));
       assert.deepEqual(r.image_keys, [`images/${r.file_id}/region_0.jpg`]);
       assert.ok(out.images.has(r.image_keys[0]), `missing ${r.image_keys[0]}`);
     }

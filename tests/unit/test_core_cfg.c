@@ -61,6 +61,8 @@ static const char *const all_env[] = {
     "WAVEFORM_SAMPLE_RATE",
     "PAPER_SPEED_MM_S",
     "GAIN_MM_MV",
+    "ALLOW_HTTP",
+    "FAIL_INVOCATION_ON",
 };
 #define N_ALL_ENV (sizeof(all_env) / sizeof(all_env[0]))
 
@@ -197,7 +199,7 @@ static const struct int_setting ints[] = {
      OFFI(deadline_margin_ms)},
     {"MAX_CHAIN_BATCHES", "--max-chain-batches", 1, 1000000000, 100000,
      OFFL(max_chain_batches)},
-    {"BATCH_ID", "--batch-id", 0, INT64_MAX, 0, OFFL(batch_id)},
+    {"BATCH_ID", "--batch-id", 0, CFG_BATCH_ID_MAX, 0, OFFL(batch_id)},
     {"MAX_BATCHES", "--max-batches", 0, INT64_MAX, 0, OFFL(max_batches)},
     {"WAVEFORM_SAMPLE_RATE", "--waveform-sample-rate", 50, 10000, 500,
      OFFI(waveform_sample_rate)},

@@ -57,6 +57,30 @@ TEST(console_format)
     CHECK(strstr(out, "WARN  slow key=\"a b\" n=-2\n") != NULL);
 }
 
+/* Keys come from listings: no control character of theirs may reach a
+ * terminal (ESC starts an escape sequence, CR rewrites the line), and a
+ * byte that is not UTF-8 must not make a JSON line invalid. */
+TEST(hostile_values_are_escaped)
+{
+    int fds[2];
+    CHECK_EQ_INT(pipe(fds), 0);
+    log_init(LOG_DEBUG, LOG_FORMAT_CONSOLE, fds[1]);
+    LOGF(LOG_WARN, "k", LF_S("key", "red\x1b[31m\rover\x7f\xc2\x9b.pdf"),
+         LF_S("latin", "caf\xe9.pdf"), LF_S("ok", "caf\xc3\xa9.pdf"));
+    log_init(LOG_DEBUG, LOG_FORMAT_JSON, fds[1]);
+    LOGF(LOG_WARN, "j", LF_S("key", "caf\xe9\x1b.pdf"));
+    close(fds[1]);
+    char out[1024];
+    read_all(fds[0], out, sizeof(out));
+    close(fds[0]);
+    for (const char *p = out; *p; p++)
+        CHECK((unsigned char)*p >= 0x20 || *p == '\n');
+    CHECK(strstr(out, "key=\"red\\u001b[31m\\rover\\u007f\\u009b.pdf\""));
+    CHECK(strstr(out, "latin=\"caf\\\\xe9.pdf\""));
+    CHECK(strstr(out, "ok=caf\xc3\xa9.pdf"));
+    CHECK(strstr(out, "\"key\":\"caf\\\\xe9\\u001b.pdf\"}"));
+}
+
 static void *log_from_other_thread(void *arg)
 {
     (void)arg;
@@ -121,6 +145,7 @@ int main(void)
 {
     RUN(json_lines_with_fields);
     RUN(console_format);
+    RUN(hostile_values_are_escaped);
     RUN(context_fields);
     RUN(level_parse);
     return harness_done();

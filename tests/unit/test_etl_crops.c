@@ -322,7 +322,7 @@ TEST(files)
     const char *good = "{\"unit\": \"pt\", \"regions\": [{\"name\": \"v1\", "
                        "\"x0\": 10, \"y0\": 20, \"x1\": 30, \"y1\": 40}]}\n";
     write_file(path, good, strlen(good));
-    CHECK_EQ_INT(crops_load_file(path, &s, &err), 0);
+    CHECK_EQ_INT(crops_load_file("CROP_REGIONS_FILE", path, &s, &err), 0);
     CHECK_EQ_STR(err.data, "");
     CHECK_EQ_STR(s.regions[0].name, "v1");
     CHECK(s.regions[0].y1 == 40);
@@ -330,29 +330,37 @@ TEST(files)
     /* Messages name the file. */
     snprintf(path, sizeof(path), "%s/bad.json", tmpdir);
     write_file(path, "[[1, 1, 0, 2]]", 14);
-    CHECK_EQ_INT(crops_load_file(path, &s, &err), ETL_ECONFIG);
+    CHECK_EQ_INT(crops_load_file("CROP_REGIONS_FILE", path, &s, &err),
+                 ETL_ECONFIG);
     char want[512];
     snprintf(want, sizeof(want), "%s: [0].x1: must be greater than x0", path);
     CHECK_EQ_STR(err.data, want);
     buf_reset(&err);
 
     snprintf(path, sizeof(path), "%s/missing.json", tmpdir);
-    CHECK_EQ_INT(crops_load_file(path, &s, &err), ETL_ECONFIG);
-    snprintf(want, sizeof(want), "%s: cannot open: No such file or directory",
+    CHECK_EQ_INT(crops_load_file("CROP_REGIONS_FILE", path, &s, &err),
+                 ETL_ECONFIG);
+    snprintf(want, sizeof(want),
+             "CROP_REGIONS_FILE=%s: cannot open: No such file or directory",
              path);
     CHECK_EQ_STR(err.data, want);
     buf_reset(&err);
 
-    CHECK_EQ_INT(crops_load_file(tmpdir, &s, &err), ETL_ECONFIG);
-    snprintf(want, sizeof(want), "%s: not a regular file", tmpdir);
+    CHECK_EQ_INT(crops_load_file("CROP_REGIONS_FILE", tmpdir, &s, &err),
+                 ETL_ECONFIG);
+    snprintf(want, sizeof(want),
+             "CROP_REGIONS_FILE=%s: must be a regular file, not a directory",
+             tmpdir);
     CHECK_EQ_STR(err.data, want);
     buf_reset(&err);
 
     /* A NUL would hide the rest of the file from the parser. */
     snprintf(path, sizeof(path), "%s/nul.json", tmpdir);
     write_file(path, "[[0,0,1,1]]\0garbage", 19);
-    CHECK_EQ_INT(crops_load_file(path, &s, &err), ETL_ECONFIG);
-    snprintf(want, sizeof(want), "%s: not valid JSON: contains a NUL byte",
+    CHECK_EQ_INT(crops_load_file("CROP_REGIONS_FILE", path, &s, &err),
+                 ETL_ECONFIG);
+    snprintf(want, sizeof(want),
+             "CROP_REGIONS_FILE=%s: contains a NUL byte (not a text file)",
              path);
     CHECK_EQ_STR(err.data, want);
     buf_reset(&err);
@@ -365,16 +373,30 @@ TEST(files)
     memcpy(big, good, strlen(good));
     snprintf(path, sizeof(path), "%s/big.json", tmpdir);
     write_file(path, big, mib);
-    CHECK_EQ_INT(crops_load_file(path, &s, &err), 0);
+    CHECK_EQ_INT(crops_load_file("CROP_REGIONS_FILE", path, &s, &err), 0);
     CHECK_EQ_STR(s.regions[0].name, "v1");
     write_file(path, big, mib + 1);
-    CHECK_EQ_INT(crops_load_file(path, &s, &err), ETL_ECONFIG);
-    snprintf(want, sizeof(want), "%s: larger than 1 MiB", path);
+    CHECK_EQ_INT(crops_load_file("CROP_REGIONS_FILE", path, &s, &err),
+                 ETL_ECONFIG);
+    snprintf(want, sizeof(want),
+             "CROP_REGIONS_FILE=%s: larger than 1048576 bytes", path);
     CHECK_EQ_STR(err.data, want);
     free(big);
+    buf_reset(&err);
+
+    /* A FIFO fails at once: opening it to read would wait for a writer. */
+    snprintf(path, sizeof(path), "%s/fifo.json", tmpdir);
+    CHECK_EQ_INT(mkfifo(path, 0600), 0);
+    CHECK_EQ_INT(crops_load_file("REDACT_REGIONS_FILE", path, &s, &err),
+                 ETL_ECONFIG);
+    snprintf(want, sizeof(want),
+             "REDACT_REGIONS_FILE=%s: must be a regular file, not a FIFO",
+             path);
+    CHECK_EQ_STR(err.data, want);
     buf_release(&err);
 
-    const char *names[] = {"crops.json", "bad.json", "nul.json", "big.json"};
+    const char *names[] = {"crops.json", "bad.json", "nul.json", "big.json",
+                           "fifo.json"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         snprintf(path, sizeof(path), "%s/%s", tmpdir, names[i]);
         unlink(path);

@@ -44,6 +44,18 @@ TEST(chain_events)
     CHECK_EQ_STR(ev.start_after, "");
     CHECK(!ev.has_batch_id);
     lambda_event_release(&ev);
+
+    /* The next batch is batch_id + 1: it must not overflow. */
+    buf_reset(&err);
+    CHECK_EQ_INT(parse("{\"batch_id\": 9223372036854775807}", &ev, &err),
+                 ETL_EINVAL);
+    CHECK_EQ_STR(err.data, "batch_id must be an integer from 0 to "
+                           "999999999999");
+    lambda_event_release(&ev);
+    buf_reset(&err);
+    CHECK_EQ_INT(parse("{\"batch_id\": 999999999999}", &ev, &err), 0);
+    CHECK_EQ_INT(ev.batch_id, 999999999999LL);
+    lambda_event_release(&ev);
     buf_release(&err);
 }
 
@@ -63,20 +75,20 @@ TEST(distributed_map)
     CHECK_EQ_INT(ev.kind, LAMBDA_EVENT_KEYS);
     CHECK_EQ_STR(ev.source, "distributed_map");
     CHECK_EQ_STR(ev.run_id, "exec-1");
-    /* Event order, duplicates dropped. */
-    CHECK_EQ_INT(ev.nkeys, 2);
+    /* Event order, duplicates dropped; a key that cannot be read is kept
+     * (its row will say bad_key). */
+    CHECK_EQ_INT(ev.nkeys, 3);
     CHECK_EQ_STR(ev.keys[0], "pdfs/b.pdf");
     CHECK_EQ_STR(ev.keys[1], "pdfs/a.PDF");
+    CHECK_EQ_STR(ev.keys[2], "pdfs/../x.pdf");
     /* The first item's position names the batch. */
     CHECK(ev.has_keys_batch_id);
     CHECK_EQ_INT(ev.keys_batch_id, 40);
-    CHECK_EQ_INT(ev.nskipped, 4);
+    CHECK_EQ_INT(ev.nskipped, 3);
     CHECK_EQ_STR(ev.skipped[0].reason, "not_pdf");
     CHECK_EQ_STR(ev.skipped[1].reason, "outside_prefix");
-    CHECK_EQ_STR(ev.skipped[2].key, "pdfs/../x.pdf");
-    CHECK_EQ_STR(ev.skipped[2].reason, "unsafe_key");
-    CHECK_EQ_STR(ev.skipped[3].key, "pdfs/b.pdf");
-    CHECK_EQ_STR(ev.skipped[3].reason, "duplicate");
+    CHECK_EQ_STR(ev.skipped[2].key, "pdfs/b.pdf");
+    CHECK_EQ_STR(ev.skipped[2].reason, "duplicate");
     uint64_t h = ev.keys_hash;
     lambda_event_release(&ev);
 
@@ -118,11 +130,16 @@ TEST(s3_notifications)
         "{\"s3\": {\"bucket\": {\"name\": \"elsewhere\"}, \"object\":"
         " {\"key\": \"pdfs/x.pdf\"}}},"
         "{\"s3\": {\"bucket\": {\"name\": \"src\"}, \"object\": {\"key\":"
-        " \"pdfs/nul%00.pdf\"}}}]}";
+        " \"pdfs/nul%00.pdf\"}}},"
+        "{\"s3\": {\"bucket\": {\"name\": \"src\"}, \"object\": {\"key\":"
+        " \"pdfs/caf%E9.pdf\"}}}]}";
     CHECK_EQ_INT(parse(e, &ev, &err), 0);
     CHECK_EQ_STR(ev.source, "s3");
-    CHECK_EQ_INT(ev.nkeys, 1);
+    /* caf%E9 decodes to a key that is not UTF-8: one row (bad_key), not
+     * a failed notification. */
+    CHECK_EQ_INT(ev.nkeys, 2);
     CHECK_EQ_STR(ev.keys[0], "pdfs/a b+c\xc3\xa9.pdf");
+    CHECK_EQ_STR(ev.keys[1], "pdfs/caf\xe9.pdf");
     CHECK_EQ_INT(ev.nskipped, 3);
     CHECK_EQ_STR(ev.skipped[0].reason, "not_object_created");
     CHECK_EQ_STR(ev.skipped[1].reason, "other_bucket");

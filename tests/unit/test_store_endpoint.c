@@ -6,6 +6,7 @@
 #include "core/err.h"
 #include "harness.h"
 #include "store/http.h"
+#include "store/storage.h"
 
 static void check(const char *url, const char *origin, const char *host,
                   const char *base)
@@ -53,9 +54,67 @@ TEST(refuses_what_would_be_ambiguous_or_unsafe)
     refused("http://host\n");
 }
 
+/* Plain http only to the loopback unless ALLOW_HTTP=1: it carries the
+ * PDFs and the signed requests in clear. */
+TEST(plain_http_only_to_loopback)
+{
+    static const char *const local[] = {
+        "http://127.0.0.1:9000", "http://127.1.2.3",  "http://localhost:4566",
+        "http://LOCALHOST",      "http://[::1]:9000", "https://s3.example.com",
+        "https://10.0.0.1:9000"};
+    static const char *const remote[] = {
+        "http://10.0.0.1:9000",      "http://minio:9000",
+        "http://127.0.0.1.evil.com", "http://localhost.evil.com",
+        "http://[::2]:9000",         "http://1270.0.0.1",
+        "http://127.0.0.1a",         "http://[::1]x"};
+    for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+        char *o = NULL, *h = NULL, *b = NULL;
+        CHECK_EQ_INT(http_endpoint_parse(local[i], &o, &h, &b), 0);
+        if (!http_origin_allowed(o, false))
+            HARNESS_FAIL("%s refused", local[i]);
+        free(o), free(h), free(b);
+    }
+    for (size_t i = 0; i < sizeof(remote) / sizeof(remote[0]); i++) {
+        char *o = NULL, *h = NULL, *b = NULL;
+        if (http_endpoint_parse(remote[i], &o, &h, &b) != 0)
+            continue; /* refused anyway */
+        if (http_origin_allowed(o, false))
+            HARNESS_FAIL("%s allowed without ALLOW_HTTP", remote[i]);
+        CHECK(http_origin_allowed(o, true));
+        free(o), free(h), free(b);
+    }
+}
+
+/* Opening an S3 store checks it (and does no network I/O). */
+TEST(s3_store_refuses_a_remote_http_endpoint)
+{
+    struct store *st = NULL;
+    char *prefix = NULL;
+    setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "secret", 1);
+    setenv("AWS_REGION", "us-east-1", 1);
+    setenv("AWS_ENDPOINT_URL_S3", "http://192.0.2.10:9000", 1);
+    store_allow_http(false);
+    CHECK_EQ_INT(store_open("s3://bucket/pdfs/", true, &st, &prefix),
+                 ETL_ECONFIG);
+    CHECK(strstr(store_last_error(), "AWS_ENDPOINT_URL_S3") != NULL);
+    CHECK(strstr(store_last_error(), "ALLOW_HTTP") != NULL);
+    store_allow_http(true);
+    CHECK_EQ_INT(store_open("s3://bucket/pdfs/", true, &st, &prefix), 0);
+    store_free(st);
+    free(prefix);
+    store_allow_http(false);
+    setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9000", 1);
+    CHECK_EQ_INT(store_open("s3://bucket/pdfs/", true, &st, &prefix), 0);
+    store_free(st);
+    free(prefix);
+}
+
 int main(void)
 {
     RUN(splits_origin_host_and_base);
     RUN(refuses_what_would_be_ambiguous_or_unsafe);
+    RUN(plain_http_only_to_loopback);
+    RUN(s3_store_refuses_a_remote_http_endpoint);
     return harness_done();
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -166,7 +167,9 @@ static struct store *open_root(void)
 
 /* ---- The listing tree ----------------------------------------------- */
 
-/* Keys of the tree, in the byte order S3 would list them. The traps:
+/* Keys of the tree, in the byte order S3 would list them (every regular
+ * file but the store's own temp files, whatever bytes its name has). The
+ * traps:
  * '!' < '-' < '.' < '/' < '0', so "a.b" comes before "a/x" and "a0" after
  * it; "b/c.pdf" before "b/c/d.pdf"; upper case before lower case; UTF-8
  * after ASCII. */
@@ -184,8 +187,12 @@ static const char *const tree_keys[] = {
     "ab",
     "b/c.pdf",
     "b/c/d.pdf",
+    "b/c/d/.bpecg-tmp-x", /* not one of ours: an object like any other */
     "b/c/d/e.pdf",
     "b/c/d/f/g/h.pdf",
+    "back\\slash.pdf", /* names a listing must not drop (issue 15) */
+    "ctl\x01.pdf",
+    "del\x7f.pdf",
     "n/m/o.pdf",
     "x y+z=&%.pdf",
     "z",
@@ -212,11 +219,7 @@ static void make_tree(void)
     pathf(abs, sizeof(abs), "%s/b/fifo", root_dir);
     if (mkfifo(abs, 0644) < 0)
         die("mkfifo");
-    write_key("a/.bpecg-tmp-0123456789abcdef");
-    write_key("b/c/d/.bpecg-tmp-x");
-    write_key("back\\slash.pdf");
-    write_key("ctl\x01.pdf");
-    write_key("del\x7f.pdf");
+    write_key("a/.bpecg-tmp-0123456789abcdef"); /* an in-flight temp file */
     pathf(abs, sizeof(abs), "%s/empty", root_dir);
     mkdirs(abs);
     pathf(abs, sizeof(abs), "%s/deep/er/est", root_dir);
@@ -453,6 +456,52 @@ static void page_through(struct store *s, const char *prefix, size_t page,
     free(last);
 }
 
+/* store_list_suffix pages through the PDFs only, from cursor to cursor,
+ * with the same keys as a filtered full listing. */
+TEST(list_suffix_pages_by_cursor)
+{
+    const char *oracle[NKEYS];
+    struct store *s;
+    make_tree();
+    s = open_root();
+    sorted_keys(oracle);
+    size_t want = 0;
+    for (size_t i = 0; i < NKEYS; i++) {
+        size_t n = strlen(oracle[i]);
+        want += n >= 4 && strcasecmp(oracle[i] + n - 4, ".pdf") == 0;
+    }
+    for (size_t page = 1; page <= want + 1; page++) {
+        char *after = NULL;
+        size_t got = 0, k = 0;
+        for (int calls = 0; calls < 100; calls++) {
+            struct store_listing l;
+            CHECK_EQ_INT(store_list_suffix(s, NULL, after, page, ".PDF", &l),
+                         0);
+            CHECK(l.n <= page);
+            for (size_t i = 0; i < l.n; i++, got++) {
+                /* The next PDF of the oracle. */
+                while (k < NKEYS &&
+                       (strlen(oracle[k]) < 4 ||
+                        strcasecmp(oracle[k] + strlen(oracle[k]) - 4, ".pdf") !=
+                            0))
+                    k++;
+                CHECK(k < NKEYS && strcmp(l.items[i].key, oracle[k]) == 0);
+                k++;
+            }
+            bool more = l.truncated;
+            CHECK(!more || l.cursor);
+            free(after);
+            after = l.cursor ? strdup(l.cursor) : NULL;
+            store_listing_release(&l);
+            if (!more)
+                break;
+        }
+        CHECK_EQ_INT(got, want);
+        free(after);
+    }
+    store_free(s);
+}
+
 TEST(list_paging_concatenates_to_full_listing)
 {
     const char *oracle[NKEYS];
@@ -679,7 +728,7 @@ TEST(put_is_atomic_with_permissions)
     pathf(abs, sizeof(abs), "%s/escape", base_dir);
     CHECK(access(abs, F_OK) < 0);
     /* A file where a directory is needed. */
-    CHECK_EQ_INT(store_put(s, "empty.bin/x", "x", 1, NULL, 0), ETL_EIO);
+    CHECK_EQ_INT(store_put(s, "empty.bin/x", "x", 1, NULL, 0), ETL_ENOTDIR);
     /* A directory where the object would go. */
     CHECK_EQ_INT(store_put(s, "images/x", "x", 1, NULL, 0), ETL_EIO);
     CHECK_EQ_INT(temps_left(), 0);
@@ -899,6 +948,7 @@ static void run_all(void)
     RUN(list_start_after_every_position);
     RUN(list_prefix);
     RUN(list_paging_concatenates_to_full_listing);
+    RUN(list_suffix_pages_by_cursor);
     RUN(list_empty_dirs_and_large_directory);
     RUN(symlinks_are_not_followed);
     RUN(root_renamed_keeps_fd);
