@@ -489,8 +489,8 @@ static void put_image(struct etl_ctx *c, struct etl_row *row, const char *name,
 {
     buf_reset(&ps->key);
     buf_printf(&ps->key, "%s%s/%s.jpg", c->image_prefix, row->file_id, name);
-    int rc = store_put(c->dst, ps->key.data, jpeg->data, jpeg->len,
-                       "image/jpeg", 0);
+    int rc =
+        store_put(c->dst, ps->key.data, jpeg->data, jpeg->len, "image/jpeg", 0);
     if (rc) {
         const char *detail = store_last_error();
         LOGF(LOG_WARN, "image_put_failed", LF_S("key", ps->key.data),
