@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/clock.h"
 #include "core/cfg.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -147,9 +148,7 @@ int cmd_invoke(int argc, char **argv)
         status = rc == ETL_ECONFIG ? EXIT_USAGE : EXIT_RUN_ERROR;
         goto out;
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int64_t now = clock_wall_ms();
     struct lambda_invocation inv = {"", timeout_ms ? now + timeout_ms : 0,
                                     NULL};
     struct lambda_result r;

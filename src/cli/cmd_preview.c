@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "core/cfg.h"
 #include "core/err.h"
+#include "core/file.h"
 #include "core/log.h"
 #include "etl/crops.h"
 #include "etl/etl.h"
@@ -93,27 +94,6 @@ static int read_location(const char *loc, size_t max, struct buf *out,
     buf_release(&name);
     buf_release(&key);
     return rc;
-}
-
-/* Write a local file atomically (temporary name, then rename). */
-static int write_file(const char *path, const void *data, size_t len,
-                      struct buf *err)
-{
-    struct buf tmp = BUF_INIT;
-    buf_printf(&tmp, "%s.tmp.%d", path, getpid());
-    FILE *f = fopen(tmp.data, "wb");
-    bool ok = f && fwrite(data, 1, len, f) == len;
-    if (f && fclose(f) != 0)
-        ok = false;
-    if (ok && rename(tmp.data, path) != 0)
-        ok = false;
-    if (!ok) {
-        char eb[128];
-        buf_printf(err, "%s: %s", path, strerror_r(errno, eb, sizeof(eb)));
-        unlink(tmp.data);
-    }
-    buf_release(&tmp);
-    return ok ? 0 : ETL_EIO;
 }
 
 static const char *fit_name(enum crop_fit f)
@@ -312,7 +292,7 @@ int cmd_preview(int argc, char **argv)
         goto out;
     }
     buf_reset(&err);
-    if (write_file(out, png.data, png.len, &err)) {
+    if (file_write_atomic(out, png.data, png.len, &err)) {
         fprintf(stderr, "bpecg-etl preview: %s\n", err.data);
         goto out;
     }

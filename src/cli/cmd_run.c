@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/clock.h"
 #include "core/cfg.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -33,16 +34,9 @@ struct progress {
     double last_draw;
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void progress_draw(struct progress *p, bool force)
 {
-    double t = now_s();
+    double t = clock_mono_ms() / 1e3;
     if (!p->shown || (!force && t - p->last_draw < 0.1))
         return;
     p->last_draw = t;
@@ -165,7 +159,7 @@ int cmd_run(int argc, char **argv)
     }
 
     prog.shown = cfg.progress && log_progress_active();
-    prog.t0 = now_s();
+    prog.t0 = clock_mono_ms() / 1e3;
     etl_ctx_set_hooks(ctx, on_pdf_done, should_stop, &prog);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
@@ -267,7 +261,7 @@ int cmd_run(int argc, char **argv)
            "(%.1f s)\n",
            total, batches, totals[ETL_STATUS_SUCCESS],
            totals[ETL_STATUS_PARTIAL], totals[ETL_STATUS_FAILED],
-           now_s() - prog.t0);
+           clock_mono_ms() / 1e3 - prog.t0);
     if (batches) {
         printf("results: %s\nimages:  %s\n", etl_results_location(ctx),
                etl_images_location(ctx));

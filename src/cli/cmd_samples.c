@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/clock.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/file.h"
 #include "core/log.h"
 #include "pdf/samples.h"
 
@@ -194,62 +196,16 @@ static int make_dirs(const char *path)
     return rc;
 }
 
-/* Write data to path via a temporary name in the same directory and a
- * rename, so a reader never sees half a file. */
+/* Write data to path atomically, saying why when it cannot. */
 static int write_atomic(const char *path, const void *data, size_t len)
 {
-    struct buf tmp = BUF_INIT;
-    int rc = 0, fd = -1;
-    const char *slash = strrchr(path, '/');
-    size_t dirlen = slash ? (size_t)(slash - path + 1) : 0;
-    if (buf_add(&tmp, path, dirlen) ||
-        buf_printf(&tmp, ".%s.tmp.%ld", path + dirlen, (long)getpid())) {
-        rc = ETL_ENOMEM;
-        goto out;
-    }
-    fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        rc = ETL_EIO;
-        goto out;
-    }
-    const char *p = data;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            rc = ETL_EIO;
-            goto out;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        rc = ETL_EIO;
-        goto out;
-    }
-    fd = -1;
-    if (rename(tmp.data, path) != 0)
-        rc = ETL_EIO;
-out:
-    if (rc) {
-        int saved = errno;
+    struct buf why = BUF_INIT;
+    int rc = file_write_atomic(path, data, len, &why);
+    if (rc)
         LOGF(LOG_ERROR, "samples_write_failed", LF_S("path", path),
-             LF_S("error", strerror(saved)));
-        if (fd >= 0)
-            close(fd);
-        unlink(tmp.data);
-    }
-    buf_release(&tmp);
+             LF_S("error", why.data));
+    buf_release(&why);
     return rc;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* Make one file and its manifest line. */
@@ -307,7 +263,7 @@ int cmd_samples(int argc, char **argv)
     uint64_t bytes = 0;
     long files = 0;
     long total = a.count + (a.variants ? SAMPLE_KIND_COUNT - 1 : 0);
-    double t0 = now_s();
+    double t0 = clock_mono_ms() / 1e3;
     int rc = 0;
 
     for (long i = 0; !rc && i < a.count; i++) {
@@ -343,7 +299,7 @@ int cmd_samples(int argc, char **argv)
     } else {
         printf("samples: wrote %ld files (%.1f MB) to %s in %.2f s "
                "(seed %llu)\n",
-               files, (double)bytes / 1e6, a.out, now_s() - t0,
+               files, (double)bytes / 1e6, a.out, clock_mono_ms() / 1e3 - t0,
                (unsigned long long)a.seed);
         status = EXIT_OK;
     }

@@ -38,11 +38,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/err.h"
+#include "core/file.h"
 
 enum stype {
     ST_STR,     /* free text, checked by scheck; NULL when unset */
@@ -1622,78 +1621,24 @@ void cfg_hash(const struct etl_config *c, const char *crops, char out[17])
 
 /* --- files named by settings -------------------------------------------- */
 
-static const char *file_kind(mode_t m)
-{
-    return S_ISDIR(m)    ? "a directory"
-           : S_ISFIFO(m) ? "a FIFO"
-           : S_ISSOCK(m) ? "a socket"
-           : S_ISCHR(m)  ? "a character device"
-           : S_ISBLK(m)  ? "a block device"
-                         : "not a regular file";
-}
-
 int cfg_file_read(const char *var, const char *path, size_t max,
                   struct buf *out, struct buf *err)
 {
-    char ebuf[128];
-    struct stat st;
-    int rc = 0;
-    buf_reset(out);
-    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
-     * writer forever. O_NOCTTY: a terminal must not become ours. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0) {
-        buf_printf(err, "%s=%s: cannot open: %s", var, path,
-                   strerror_r(errno, ebuf, sizeof(ebuf)));
-        return ETL_ECONFIG;
+    struct buf why = BUF_INIT;
+    int rc = file_read(path, max, out, &why);
+    if (rc == ETL_ENOMEM) {
+        buf_release(&why);
+        return rc;
     }
-    if (fstat(fd, &st) != 0) {
-        buf_printf(err, "%s=%s: cannot stat: %s", var, path,
-                   strerror_r(errno, ebuf, sizeof(ebuf)));
-        rc = ETL_ECONFIG;
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        buf_printf(err, "%s=%s: must be a regular file, not %s", var, path,
-                   file_kind(st.st_mode));
-        rc = ETL_ECONFIG;
-        goto out;
-    }
-    for (;;) {
-        /* One byte over the cap tells "exactly max" from "more". */
-        rc = buf_grow(out, 64 * 1024);
-        if (rc)
-            goto out;
-        size_t room = out->cap - out->len - 1;
-        if (room > max + 1 - out->len)
-            room = max + 1 - out->len;
-        ssize_t got = read(fd, out->data + out->len, room);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            buf_printf(err, "%s=%s: cannot read: %s", var, path,
-                       strerror_r(errno, ebuf, sizeof(ebuf)));
-            rc = ETL_ECONFIG;
-            goto out;
-        }
-        if (got == 0)
-            break;
-        out->len += (size_t)got;
-        out->data[out->len] = '\0';
-        if (out->len > max) {
-            buf_printf(err, "%s=%s: larger than %zu bytes", var, path, max);
-            rc = ETL_ECONFIG;
-            goto out;
-        }
-    }
-    if (memchr(out->data, '\0', out->len)) {
-        buf_printf(err, "%s=%s: contains a NUL byte (not a text file)", var,
-                   path);
-        rc = ETL_ECONFIG;
-    }
-out:
-    close(fd);
-    if (rc)
+    if (!rc && memchr(out->data, '\0', out->len)) {
         buf_reset(out);
+        buf_addstr(&why, "contains a NUL byte (not a text file)");
+        rc = ETL_EINVAL;
+    }
+    if (rc) {
+        buf_printf(err, "%s=%s: %s", var, path, why.data);
+        rc = ETL_ECONFIG;
+    }
+    buf_release(&why);
     return rc;
 }

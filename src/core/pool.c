@@ -1,3 +1,4 @@
+#include "core/clock.h"
 #include "core/pool.h"
 
 #include <sched.h>
@@ -165,13 +166,6 @@ struct cpuq {
     pthread_t *threads;
 };
 
-static double cpuq_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static void *cpuq_main(void *arg)
 {
     struct cpuq *q = arg;
@@ -186,7 +180,7 @@ static void *cpuq_main(void *arg)
         if (!q->head)
             q->tail = NULL;
         pthread_mutex_unlock(&q->lock);
-        c->started_ms = cpuq_now_ms();
+        c->started_ms = clock_mono_ms();
         c->fn(c->arg);
         pthread_mutex_lock(&q->lock);
         c->done = true;
@@ -242,7 +236,7 @@ double cpuq_run(struct cpuq *q, void (*fn)(void *arg), void *arg)
 {
     struct cpuq_call c = {.fn = fn, .arg = arg};
     pthread_cond_init(&c.done_cond, NULL);
-    c.queued_ms = cpuq_now_ms();
+    c.queued_ms = clock_mono_ms();
     pthread_mutex_lock(&q->lock);
     /* c lives on this stack while queued: a queue thread dequeues it
      * before running it, and this function returns only once it is done. */

@@ -1,4 +1,5 @@
 /* Backoff with full jitter and the AIMD limiter (retry.h). */
+#include "core/clock.h"
 #include "core/retry.h"
 
 #include <errno.h>
@@ -22,10 +23,8 @@ static uint64_t seed(void)
 {
     uint64_t s = 0;
     if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s)) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        s = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)ts.tv_sec ^
-            (uint64_t)(uintptr_t)&ts;
+        s = (uint64_t)clock_mono_ns() * 0x9e3779b97f4a7c15ull ^
+            (uint64_t)(uintptr_t)&s;
     }
     return s ? s : 0x853c49e6748fea9bull;
 }

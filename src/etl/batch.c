@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
+#include "core/codec.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/utf8.h"
@@ -32,13 +34,6 @@ bool etl_is_pdf_key(const char *key)
     /* ".pdf" alone too: a listing's every object ending in .pdf gets a
      * row (its file_id is %2Epdf). */
     return n >= 4 && strcasecmp(key + n - 4, ".pdf") == 0;
-}
-
-static int add_escape(struct buf *out, unsigned char ch)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    char e[3] = {'%', hex[ch >> 4], hex[ch & 15]};
-    return buf_add(out, e, 3);
 }
 
 /* The rule (README, Outputs): file_id is the key relative to the source
@@ -68,7 +63,7 @@ int etl_file_id(const char *key, const char *prefix, struct buf *out)
         unsigned char ch = k[i];
         int rc = 0;
         if (ch == '/') {
-            rc = i == seg ? add_escape(out, ch) : buf_addch(out, '/');
+            rc = i == seg ? codec_percent_byte(out, ch) : buf_addch(out, '/');
             seg = i + 1;
             i++;
         } else if (ch == '.' && i == seg &&
@@ -77,13 +72,13 @@ int etl_file_id(const char *key, const char *prefix, struct buf *out)
             /* A "." or ".." segment. */
             size_t dots = i + 1 < stem && k[i + 1] == '.' ? 2 : 1;
             for (size_t d = 0; !rc && d < dots; d++)
-                rc = add_escape(out, '.');
+                rc = codec_percent_byte(out, '.');
             i += dots;
         } else if (keep && i == n - 4) {
-            rc = add_escape(out, '.');
+            rc = codec_percent_byte(out, '.');
             i++;
         } else if (ch == '%' || ch == '\\' || ch < 0x20 || ch == 0x7f) {
-            rc = add_escape(out, ch);
+            rc = codec_percent_byte(out, ch);
             i++;
         } else if (ch < 0x80) {
             rc = buf_addch(out, (char)ch);
@@ -92,9 +87,9 @@ int etl_file_id(const char *key, const char *prefix, struct buf *out)
             size_t len = utf8_seq_len(k + i, stem - i);
             if (len == 0 || (ch == 0xC2 && k[i + 1] < 0xA0)) {
                 /* Not UTF-8, or a C1 control (U+0080..U+009F). */
-                rc = add_escape(out, ch);
+                rc = codec_percent_byte(out, ch);
                 if (!rc && len)
-                    rc = add_escape(out, k[i + 1]);
+                    rc = codec_percent_byte(out, k[i + 1]);
                 i += len ? len : 1;
             } else {
                 rc = buf_add(out, key + i, len);
@@ -107,15 +102,6 @@ int etl_file_id(const char *key, const char *prefix, struct buf *out)
     return 0;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int etl_file_id_decode(const char *file_id, struct buf *out)
 {
     size_t n = strlen(file_id);
@@ -126,8 +112,10 @@ int etl_file_id_decode(const char *file_id, struct buf *out)
         if (file_id[i] != '%') {
             rc = buf_addch(out, file_id[i]);
         } else {
-            int hi = i + 2 < n ? hex_digit(file_id[i + 1]) : -1;
-            int lo = hi < 0 ? -1 : hex_digit(file_id[i + 2]);
+            int hi =
+                i + 2 < n ? codec_hex_value((unsigned char)file_id[i + 1]) : -1;
+            int lo =
+                hi < 0 ? -1 : codec_hex_value((unsigned char)file_id[i + 2]);
             if (lo < 0)
                 return ETL_EINVAL;
             rc = buf_addch(out, (char)(hi * 16 + lo));
@@ -147,7 +135,8 @@ int etl_key_text(const char *key, struct buf *out)
     const unsigned char *k = (const unsigned char *)key;
     for (size_t i = 0; i < n;) {
         size_t len = k[i] == '%' ? 0 : utf8_seq_len(k + i, n - i);
-        int rc = len ? buf_add(out, key + i, len) : add_escape(out, k[i]);
+        int rc =
+            len ? buf_add(out, key + i, len) : codec_percent_byte(out, k[i]);
         if (rc)
             return rc;
         i += len ? len : 1;
@@ -1157,7 +1146,7 @@ static int timeout_row(const struct etl_ctx *c, const char *key, int64_t size,
 {
     int rc = etl_row_init(c, key, size, row);
     row->error_type = "timeout";
-    row->processed_at_ms = etl_now_ms();
+    row->processed_at_ms = clock_wall_ms();
     return rc ? rc : buf_addstr(&row->error, why);
 }
 

@@ -156,6 +156,5 @@ void etl_row_release(struct etl_row *row);
 /* "extracted", "raster_only", "no_traces", "failed"; NULL for
  * ETL_WAVE_NULL. */
 const char *etl_wave_status_name(int wave_status);
-int64_t etl_now_ms(void);
 
 #endif

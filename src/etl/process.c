@@ -8,24 +8,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
+#include "core/codec.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/utf8.h"
 #include "etl/etl_int.h"
-
-int64_t etl_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 void etl_row_release(struct etl_row *row)
 {
@@ -72,14 +60,8 @@ static void sha256_hex(const void *data, size_t len, char out[65])
     unsigned char md[32];
     unsigned int mdlen = 0;
     out[0] = '\0';
-    if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
-        return;
-    static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < 32; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[64] = '\0';
+    if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) && mdlen == 32)
+        codec_hex(md, 32, false, out);
 }
 
 struct encode_arg {
@@ -645,7 +627,7 @@ void etl_process_pdf(struct etl_ctx *c, struct etl_worker *w, const char *key,
                      int64_t listed_size, struct etl_row *row)
 {
     const struct etl_config *cfg = c->cfg;
-    double t0 = mono_ms();
+    double t0 = clock_mono_ms();
     bool encoded[CROP_MAX_REGIONS] = {false};
 
     w->n_lead_jpegs = 0;
@@ -707,6 +689,6 @@ out:
         row->status = ETL_STATUS_PARTIAL;
     else
         row->status = ETL_STATUS_FAILED;
-    row->processing_time_ms = mono_ms() - t0;
-    row->processed_at_ms = etl_now_ms();
+    row->processing_time_ms = clock_mono_ms() - t0;
+    row->processed_at_ms = clock_wall_ms();
 }

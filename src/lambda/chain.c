@@ -15,19 +15,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "lambda/lambda_int.h"
 #include "store/storage.h"
 
 #define CLAIM_MAX_BYTES (64u << 10)
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void chain_claim_release(struct chain_claim *c)
 {
@@ -144,7 +138,7 @@ int chain_claim_put(struct chain *ch, const struct chain_claim *c)
                       "more", c->more, "invoke", c->invoke, "reason", c->reason,
                       "chain_batches", (json_int_t)c->chain_batches,
                       "request_id", c->request_id, "claimed_at_ms",
-                      (json_int_t)now_ms()));
+                      (json_int_t)clock_wall_ms()));
     buf_release(&key);
     return rc;
 }

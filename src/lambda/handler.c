@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "etl/etl.h"
@@ -41,18 +42,11 @@ struct lambda_handler {
     atomic_bool stop_fired;
 };
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static bool deadline_near(void *arg)
 {
     struct lambda_handler *h = arg;
     int64_t at = atomic_load(&h->soft_stop_ms);
-    if (at && now_ms() >= at) {
+    if (at && clock_wall_ms() >= at) {
         atomic_store(&h->stop_fired, true);
         return true;
     }

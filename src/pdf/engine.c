@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "pdf/pdf_int.h"
@@ -227,13 +228,6 @@ static void set_callbacks(fz_context *ctx)
 /* ------------------------------------------------------------------ */
 /* Deadlines */
 
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 #define WATCHDOG_TICK_NS (10 * 1000000)
 
 static void *watchdog_main(void *arg)
@@ -245,7 +239,7 @@ static void *watchdog_main(void *arg)
             pthread_cond_wait(&e->reg_cond, &e->reg_lock);
             continue;
         }
-        int64_t now = mono_ns();
+        int64_t now = clock_mono_ns();
         for (struct pdf_doc *d = e->timed; d; d = d->next) {
             if (now >= d->deadline_ns && !atomic_load(&d->expired)) {
                 atomic_store(&d->expired, true);
@@ -268,7 +262,7 @@ void pdf_deadline_arm(struct pdf_doc *d)
     if (e->limits.timeout_ms <= 0 || !e->watchdog_running)
         return;
     pthread_mutex_lock(&e->reg_lock);
-    d->deadline_ns = mono_ns() + (int64_t)e->limits.timeout_ms * 1000000;
+    d->deadline_ns = clock_mono_ns() + (int64_t)e->limits.timeout_ms * 1000000;
     d->prev = NULL;
     d->next = e->timed;
     if (e->timed)

@@ -23,6 +23,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "core/codec.h"
 #include "core/err.h"
 #include "core/log.h"
 
@@ -621,60 +622,16 @@ out:
 
 /* ---- Percent-encoding ------------------------------------------------- */
 
-static bool unreserved(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-           (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-           c == '~';
-}
-
 int http_uri_encode(struct buf *out, const char *s, size_t n, bool keep_slash)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    int rc = buf_grow(out, n);
-    for (size_t i = 0; !rc && i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (unreserved(c) || (keep_slash && c == '/')) {
-            rc = buf_addch(out, c);
-        } else {
-            char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
-            rc = buf_add(out, esc, 3);
-        }
-    }
-    return rc;
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    return codec_percent(out, s, n, keep_slash ? "/" : NULL);
 }
 
 int http_uri_decode(struct buf *out, const char *s, size_t n,
                     bool plus_is_space)
 {
-    int rc = buf_grow(out, n);
-    for (size_t i = 0; !rc && i < n; i++) {
-        int hi = -1, lo = -1;
-        if (s[i] == '%' && n - i > 2) {
-            hi = hexval((unsigned char)s[i + 1]);
-            lo = hexval((unsigned char)s[i + 2]);
-        }
-        if (hi >= 0 && lo >= 0) {
-            rc = buf_addch(out, hi * 16 + lo);
-            i += 2;
-        } else if (plus_is_space && s[i] == '+') {
-            rc = buf_addch(out, ' ');
-        } else {
-            rc = buf_addch(out, (unsigned char)s[i]);
-        }
-    }
-    return rc;
+    return codec_percent_decode(out, s, n,
+                                plus_is_space ? CODEC_PLUS_SPACE : 0);
 }
 
 /* ---- Endpoint URLs ------------------------------------------------------ */

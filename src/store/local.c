@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
 
@@ -383,10 +384,8 @@ static uint64_t tmp_random(void)
         return r;
     /* No entropy yet (early boot): O_EXCL still makes names unique, this
      * only has to make collisions rare. splitmix64 of time and a counter. */
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    r = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec +
-        (atomic_fetch_add(&counter, 1) << 40) + (uint64_t)getpid();
+    r = (uint64_t)clock_mono_ns() + (atomic_fetch_add(&counter, 1) << 40) +
+        (uint64_t)getpid();
     r += 0x9e3779b97f4a7c15u;
     r = (r ^ (r >> 30)) * 0xbf58476d1ce4e5b9u;
     r = (r ^ (r >> 27)) * 0x94d049bb133111ebu;

@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
+#include "core/codec.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/retry.h"
@@ -444,8 +446,7 @@ static int s3_call(struct s3_store *s, const struct s3_req *r,
         return rc;
     bool creds_retried = false;
     for (;;) {
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        double t0 = clock_mono_ms();
         res->attempts++;
         memset(&res->err, 0, sizeof(res->err));
         bool sent = false, retry = false;
@@ -508,12 +509,10 @@ static int s3_call(struct s3_store *s, const struct s3_req *r,
             }
         }
         retry_limiter_release(&s->limiter, ticket, outcome);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
         LOGF(LOG_DEBUG, "s3_request", LF_S("op", r->op),
              LF_S("key", r->key ? r->key : ""), LF_I("attempt", res->attempts),
              LF_I("http_status", res->status),
-             LF_D("ms", (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
-                            (double)(t1.tv_nsec - t0.tv_nsec) / 1e6));
+             LF_D("ms", clock_mono_ms() - t0));
         if (!rc)
             return 0;
         if (!retry || !retry_more(&s->retry, res->attempts))
@@ -870,18 +869,9 @@ struct digests {
 static void digests_finish(const unsigned char *sha, const unsigned char *md5,
                            struct digests *d)
 {
-    static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < 32; i++) {
-        d->sha256_hex[2 * i] = hex[sha[i] >> 4];
-        d->sha256_hex[2 * i + 1] = hex[sha[i] & 15];
-    }
-    d->sha256_hex[64] = '\0';
-    for (int i = 0; i < 16; i++) {
-        d->md5_hex[2 * i] = hex[md5[i] >> 4];
-        d->md5_hex[2 * i + 1] = hex[md5[i] & 15];
-    }
-    d->md5_hex[32] = '\0';
-    EVP_EncodeBlock((unsigned char *)d->md5_b64, md5, 16);
+    codec_hex(sha, 32, false, d->sha256_hex);
+    codec_hex(md5, 16, false, d->md5_hex);
+    codec_base64(md5, 16, d->md5_b64);
 }
 
 static int digest_fd(int fd, uint64_t size, struct digests *d)

@@ -11,25 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/codec.h"
 #include "core/err.h"
 
 #define ALGORITHM "AWS4-HMAC-SHA256"
-
-static void hex_encode(const unsigned char *in, size_t n, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[in[i] >> 4];
-        out[2 * i + 1] = hex[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
 
 void sigv4_sha256_hex(const void *data, size_t len, char out[65])
 {
     unsigned char md[SHA256_DIGEST_LENGTH];
     SHA256(data, len, md);
-    hex_encode(md, sizeof(md), out);
+    codec_hex(md, sizeof(md), false, out);
 }
 
 void sigv4_amz_date(time_t t, char out[17])
@@ -455,7 +446,7 @@ int sigv4_authorization(const struct sigv4_request *r,
         rc = hmac(key, sizeof(key), sts.data, sts.len, sig);
     if (rc)
         goto out;
-    hex_encode(sig, sizeof(sig), hex);
+    codec_hex(sig, sizeof(sig), false, hex);
     rc = buf_printf(authz,
                     ALGORITHM " Credential=%s/%.8s/%s/%s/aws4_request, "
                               "SignedHeaders=%s, Signature=%s",

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/codec.h"
 #include "core/err.h"
 #include "core/log.h"
 
@@ -177,17 +178,6 @@ static int parse_s3(const char *rest, struct store_url *u)
     return 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* file:///abs/path, file://localhost/abs/path or file:/abs/path (RFC 8089),
  * percent-decoded. '?' and '#' would start a query or fragment, which a
  * directory has no use for: reject rather than silently drop them. */
@@ -221,8 +211,8 @@ static int parse_file(const char *rest, struct store_url *u)
             out[j++] = path[i];
             continue;
         }
-        int hi = hexval(path[i + 1]);
-        int lo = hi < 0 ? -1 : hexval(path[i + 2]);
+        int hi = codec_hex_value((unsigned char)path[i + 1]);
+        int lo = hi < 0 ? -1 : codec_hex_value((unsigned char)path[i + 2]);
         if (lo < 0 || (hi == 0 && lo == 0)) {
             free(out);
             return url_invalid("file URL has a bad percent-escape");
