@@ -12,7 +12,7 @@
 #include "core/err.h"
 #include "core/file.h"
 #include "core/log.h"
-#include "etl/crops.h"
+#include "ecg/crops.h"
 #include "etl/etl.h"
 #include "pdf/pdf.h"
 #include "store/storage.h"
@@ -189,14 +189,14 @@ int cmd_preview(int argc, char **argv)
     if (cfg.crop_regions)
         rc = crops_parse(cfg.crop_regions, "CROP_REGIONS", &crops, &err);
     else if (cfg.crop_regions_file)
-        rc = crops_load_file("CROP_REGIONS_FILE", cfg.crop_regions_file, &crops,
+        rc = etl_load_crops("CROP_REGIONS_FILE", cfg.crop_regions_file, &crops,
                              &err);
     else
         crops_default(&crops), rc = 0;
     if (!rc && cfg.redact_regions)
         rc = crops_parse(cfg.redact_regions, "REDACT_REGIONS", &redact, &err);
     else if (!rc && cfg.redact_regions_file)
-        rc = crops_load_file("REDACT_REGIONS_FILE", cfg.redact_regions_file,
+        rc = etl_load_crops("REDACT_REGIONS_FILE", cfg.redact_regions_file,
                              &redact, &err);
     if (rc) {
         fprintf(stderr, "bpecg-etl preview: %s\n", err.data);

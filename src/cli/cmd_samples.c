@@ -17,7 +17,7 @@
 #include "core/err.h"
 #include "core/file.h"
 #include "core/log.h"
-#include "pdf/samples.h"
+#include "samples/samples.h"
 
 #define MAX_COUNT 100000
 #define LAYOUT_MIXED (-1) /* rotate 3x4, 6x2, 12x1 by index */

@@ -213,7 +213,7 @@ int etl_ctx_new(const struct etl_config *cfg, struct etl_ctx **out,
     if (cfg->crop_regions)
         rc = crops_parse(cfg->crop_regions, "CROP_REGIONS", &c->crops, err);
     else if (cfg->crop_regions_file)
-        rc = crops_load_file("CROP_REGIONS_FILE", cfg->crop_regions_file,
+        rc = etl_load_crops("CROP_REGIONS_FILE", cfg->crop_regions_file,
                              &c->crops, err);
     else
         crops_default(&c->crops), rc = 0;
@@ -223,11 +223,11 @@ int etl_ctx_new(const struct etl_config *cfg, struct etl_ctx **out,
         rc =
             crops_parse(cfg->redact_regions, "REDACT_REGIONS", &c->redact, err);
     else if (cfg->redact_regions_file)
-        rc = crops_load_file("REDACT_REGIONS_FILE", cfg->redact_regions_file,
+        rc = etl_load_crops("REDACT_REGIONS_FILE", cfg->redact_regions_file,
                              &c->redact, err);
     if (rc)
         goto fail;
-    rc = fields_load_file(cfg->field_patterns_file, &c->fields, err);
+    rc = etl_load_fields(cfg->field_patterns_file, &c->fields, err);
     if (rc)
         goto fail;
 

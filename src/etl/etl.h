@@ -15,7 +15,7 @@
 
 #include "core/buf.h"
 #include "core/cfg.h"
-#include "etl/crops.h"
+#include "ecg/crops.h"
 
 struct store;
 
@@ -182,6 +182,18 @@ bool etl_is_pdf_key(const char *key);
  * many were written. */
 size_t etl_redact_boxes(const struct crop_set *s, int dpi,
                         const struct pdf_irect *page, struct pdf_irect *out);
+
+/* The files settings name (ecg/ parses, etl/ reads): read the file the
+ * setting var names (cfg_file_read: at most 1 MiB, a regular file, opened
+ * without blocking) and parse it. Messages name the variable when the
+ * file cannot be read ("var=path: ..."), the file and the place when it
+ * does not parse ("path: regions[2].x1: ..."). etl_load_fields() with
+ * path NULL gives the built-in patterns only. ETL_ECONFIG, ETL_ENOMEM. */
+int etl_load_crops(const char *var, const char *path, struct crop_set *out,
+                   struct buf *err);
+struct fields_set;
+int etl_load_fields(const char *path, struct fields_set **out,
+                    struct buf *err);
 
 struct pdf_doc;
 /* The crop page (0-based) as `run` chooses it: CROP_PAGE - 1, or for

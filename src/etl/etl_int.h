@@ -6,8 +6,8 @@
 
 #include "core/pool.h"
 #include "etl/etl.h"
-#include "etl/fields.h"
-#include "etl/waveform.h"
+#include "ecg/fields.h"
+#include "ecg/waveform.h"
 #include "img/img.h"
 #include "pdf/pdf.h"
 #include "store/storage.h"

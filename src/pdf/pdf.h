@@ -94,7 +94,7 @@ int pdf_doc_text(struct pdf_doc *d, int page, struct buf *out);
 /* ------------------------------------------------------------------ */
 /* Text layout: the characters of the text above as spans with boxes, for
  * reading a report's labels and values by where they are printed
- * (etl/fields.h). Page space as in the text: points, origin top-left, y
+ * (ecg/fields.h). Page space as in the text: points, origin top-left, y
  * down, the page's /Rotate left out (as pdf_doc_text does).
  *
  * A span is a run of one MuPDF text line's characters with no wide gap:
@@ -197,7 +197,7 @@ int pdf_doc_preview(struct pdf_doc *d, int page, int dpi,
                     struct buf *png);
 
 /* ------------------------------------------------------------------ */
-/* Vector content of a page, for waveform extraction (etl/waveform.h).
+/* Vector content of a page, for waveform extraction (ecg/waveform.h).
  * Page space throughout: points, origin top-left, y down (the space of
  * pdf_sample_geometry() and of the crop regions). */
 

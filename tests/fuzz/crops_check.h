@@ -1,4 +1,4 @@
-/* The contract of a parsed crop set (etl/crops.h), checked by the crops and
+/* The contract of a parsed crop set (ecg/crops.h), checked by the crops and
  * settings fuzz targets: names, bounds, and boxes that stay on the page. */
 #ifndef ETL_FUZZ_CROPS_CHECK_H
 #define ETL_FUZZ_CROPS_CHECK_H
@@ -6,7 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "etl/crops.h"
+#include "ecg/crops.h"
 #include "fuzz.h"
 
 static void fuzz_check_name(const char *name)

@@ -1,4 +1,4 @@
-/* libFuzzer target: the crop-region JSON parser (etl/crops.c), which reads
+/* libFuzzer target: the crop-region JSON parser (ecg/crops.c), which reads
  * CROP_REGIONS and REDACT_REGIONS, and the mapping of regions to pixel
  * boxes. An accepted set must meet crops.h's contract; a refused one must
  * say why in one line. */

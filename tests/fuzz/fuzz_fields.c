@@ -1,4 +1,4 @@
-/* libFuzzer target: the measurement reader (etl/fields*.c) on a page
+/* libFuzzer target: the measurement reader (ecg/fields*.c) on a page
  * layout, as pdf_doc_text_layout() hands it over, and on the same bytes as
  * plain text.
  *
@@ -22,7 +22,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/utf8.h"
-#include "etl/fields.h"
+#include "ecg/fields.h"
 #include "fuzz.h"
 #include "pdf/pdf.h"
 

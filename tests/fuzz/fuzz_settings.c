@@ -1,5 +1,5 @@
 /* libFuzzer target: the settings loader (core/cfg.c) with fuzzed flags and
- * environment, and the crop regions it may carry (etl/crops.c).
+ * environment, and the crop regions it may carry (ecg/crops.c).
  *
  * Input: records separated by NUL or '\n'. A record "$" + one byte +
  * VALUE sets the variable that byte selects (from the list of variables

@@ -1,8 +1,8 @@
-/* libFuzzer target: waveform extraction (etl/wave_page.c, etl/waveform.c)
+/* libFuzzer target: waveform extraction (ecg/wave_page.c, ecg/waveform.c)
  * on pages of vectors decoded from the input, without MuPDF, so that
  * every branch of the page reader (grid, legend, pulses, labels, cuts,
  * layouts, rotation) and of the joining of pages is reached at memory
- * speed. Seeds come from real and drawn ECG pages (`etl_waves --fuzz-seed`
+ * speed. Seeds come from real and drawn ECG pages (`ecg_waves --fuzz-seed`
  * writes one).
  *
  * Input: records, each a tag byte then its fields (little endian):
@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "core/err.h"
-#include "etl/waveform.h"
+#include "ecg/waveform.h"
 #include "fuzz.h"
 #include "pdf/pdf.h"
 

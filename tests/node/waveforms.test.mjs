@@ -3,7 +3,7 @@
 // read with DuckDB, arrow-rs (parquet-wasm) and hyparquet, which must agree
 // to the bit; lead names and counts per layout; leads_extracted and
 // waveform_status in the results; samples against the signal the generator
-// drew (tests/tools/pdf_signal); determinism; extraction off; and one run
+// drew (tests/tools/samples_signal); determinism; extraction off; and one run
 // to S3 (s3rver behind the verifying proxy).
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -25,7 +25,7 @@ import { baseEnv, runBin, startS3 } from './s3_fixture.mjs';
 
 const BUILD = process.env.BPECG_BUILD_DIR;
 const BIN = path.join(BUILD || '', 'bpecg-etl');
-const SIGNAL = [path.join(BUILD || '', 'tests', 'pdf_signal'), path.join(BUILD || '', 'pdf_signal')].find((p) =>
+const SIGNAL = [path.join(BUILD || '', 'tests', 'samples_signal'), path.join(BUILD || '', 'samples_signal')].find((p) =>
   fs.existsSync(p),
 );
 const work = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'bpecg-wave-'));
@@ -146,7 +146,7 @@ const manifest = new Map();
 
 before(() => {
   assert.ok(BUILD && fs.existsSync(BIN), `no bpecg-etl under BPECG_BUILD_DIR=${BUILD}`);
-  assert.ok(SIGNAL, 'no pdf_signal tool in the build');
+  assert.ok(SIGNAL, 'no samples_signal tool in the build');
   const mf = path.join(work, 'manifest.jsonl');
   // 3x4, 6x2, 12x1, 3x4, ... and the hard cases.
   execFileSync(BIN, ['samples', '--out', IN, '--count', '6', '--seed', '5', '--layout', 'mixed', '--variants', '--manifest', mf]);

@@ -11,7 +11,7 @@
 #include "core/err.h"
 #include "harness.h"
 #include "pdf/pdf.h"
-#include "pdf/samples.h"
+#include "samples/samples.h"
 
 /* ------------------------------------------------------------------ */
 /* A minimal PDF writer: objects 1..n with a correct xref table. */

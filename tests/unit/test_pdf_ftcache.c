@@ -16,7 +16,7 @@
 #include "harness.h"
 #include "pdf/pdf.h"
 #include "pdf/pdf_int.h"
-#include "pdf/samples.h"
+#include "samples/samples.h"
 
 FT_Error __real_FT_Get_Advance(FT_Face face, FT_UInt gindex,
                                FT_Int32 load_flags, FT_Fixed *padvance);

@@ -28,8 +28,8 @@
  *
  * Pure computation on the collected vectors: no MuPDF, no I/O, no logging
  * of values. Reentrant; results belong to the caller. */
-#ifndef ETL_ETL_WAVEFORM_H
-#define ETL_ETL_WAVEFORM_H
+#ifndef ETL_ECG_WAVEFORM_H
+#define ETL_ECG_WAVEFORM_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -8,8 +8,8 @@
  * Also accepted: the seed's bare list of boxes [[x0,y0,x1,y1], ...] (px,
  * names region_0, region_1, ...). Default: the seed's single px region
  * (100,100)-(300,300) named "region_0". */
-#ifndef ETL_ETL_CROPS_H
-#define ETL_ETL_CROPS_H
+#ifndef ETL_ECG_CROPS_H
+#define ETL_ECG_CROPS_H
 
 #include <stddef.h>
 
@@ -38,12 +38,6 @@ struct crop_set {
  * greater than x0"); source names the setting for the message. */
 int crops_parse(const char *json, const char *source, struct crop_set *out,
                 struct buf *err);
-/* Read and parse the file that setting var names (cfg_file_read: at most
- * 1 MiB, a regular file, opened without blocking). Messages name the
- * variable when the file cannot be read ("var=path: ..."), the file and
- * the place when it does not parse ("path: regions[2].x1: ..."). */
-int crops_load_file(const char *var, const char *path, struct crop_set *out,
-                    struct buf *err);
 /* The seed's default region. */
 void crops_default(struct crop_set *out);
 

@@ -7,7 +7,7 @@
  * the P-R-T axes right to left and its "ms" before the label it belongs
  * to; CardioSoft and Schiller draw all labels, then all values. A regular
  * expression over that text pairs what happens to be adjacent. */
-#include "etl/fields.h"
+#include "ecg/fields.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -23,12 +23,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/cfg.h"
 #include "core/err.h"
-#include "etl/fields_int.h"
+#include "ecg/fields_int.h"
 #include "pdf/pdf.h"
 
-#define FIELDS_FILE_MAX (1024 * 1024)
 #define REGEX_MAX 4096
 #define PATTERN_FIELDS_MAX 8
 #define STATEMENT_MAX 1000 /* bytes kept of one statement line */
@@ -390,22 +388,6 @@ int fields_parse(const char *json, const char *source, struct fields_set **out,
     }
     *out = s;
     return 0;
-}
-
-int fields_load_file(const char *path, struct fields_set **out, struct buf *err)
-{
-    if (!path)
-        return fields_parse(NULL, NULL, out, err);
-    struct buf text = BUF_INIT;
-    *out = NULL;
-    /* Opened without blocking, a regular file only; messages name the
-     * variable (cfg_file_read). */
-    int rc =
-        cfg_file_read("FIELD_PATTERNS_FILE", path, FIELDS_FILE_MAX, &text, err);
-    if (!rc)
-        rc = fields_parse(text.data, path, out, err);
-    buf_release(&text);
-    return rc;
 }
 
 /* ------------------------------------------------------------------ */

@@ -9,7 +9,7 @@
  * step after their last vertex). Any other page starts at the recording's
  * start. Resampling interpolates linearly between vertices, also across
  * the step from one page's last vertex to the next page's first. */
-#include "etl/waveform.h"
+#include "ecg/waveform.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "core/err.h"
-#include "etl/wave_int.h"
+#include "ecg/wave_int.h"
 #include "pdf/pdf.h"
 
 #define MAX_LEADS 64               /* per document */

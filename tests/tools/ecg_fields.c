@@ -1,7 +1,7 @@
-/* etl_fields: the measurements of PDF pages as the pipeline reads them, for
+/* ecg_fields: the measurements of PDF pages as the pipeline reads them, for
  * looking at a report by hand and for tests.
  *
- *   etl_fields FILE [PAGE]
+ *   ecg_fields FILE [PAGE]
  *       for each page (or only PAGE, counting from 1): "page N read K
  *       rejected R" then one "FIELD VALUE SOURCE" line per value read
  *       (acquired_at as YYYY-MM-DD HH:MM:SS)
@@ -16,7 +16,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/utf8.h"
-#include "etl/fields.h"
+#include "ecg/fields.h"
 #include "pdf/pdf.h"
 
 static int read_file(const char *path, struct buf *b)
@@ -55,7 +55,7 @@ static void print_page(const struct fields_result *r, int page)
 int main(int argc, char **argv)
 {
     if (argc < 2 || argc > 3) {
-        fprintf(stderr, "usage: etl_fields FILE [PAGE]\n");
+        fprintf(stderr, "usage: ecg_fields FILE [PAGE]\n");
         return 2;
     }
     log_init(LOG_ERROR, LOG_FORMAT_JSON, 2);

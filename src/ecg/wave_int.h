@@ -1,12 +1,12 @@
 /* Internals of waveform extraction shared by wave_page.c (one page's
  * vectors to lead segments) and waveform.c (a document's pages to leads). */
-#ifndef ETL_ETL_WAVE_INT_H
-#define ETL_ETL_WAVE_INT_H
+#ifndef ETL_ECG_WAVE_INT_H
+#define ETL_ECG_WAVE_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "etl/waveform.h"
+#include "ecg/waveform.h"
 
 #define WAVE_MM (72.0 / 25.4)        /* points per millimetre at 1:1 */
 #define WAVE_MAX_LEAD_SAMPLES 262144 /* a longer lead is no printed ECG */

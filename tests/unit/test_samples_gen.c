@@ -16,8 +16,8 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "harness.h"
-#include "pdf/samples.h"
-#include "pdf/samples_int.h"
+#include "samples/samples.h"
+#include "samples/samples_int.h"
 
 static fz_context *ctx;
 

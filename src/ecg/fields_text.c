@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "etl/fields_int.h"
+#include "ecg/fields_int.h"
 
 /* ------------------------------------------------------------------ */
 /* Characters */

@@ -1,12 +1,12 @@
 /* Internals of the sample generator shared by samples.c (MuPDF document
  * writing) and samples_model.c (report fields, signal model, geometry; no
  * MuPDF). Not a public API. */
-#ifndef ETL_PDF_SAMPLES_INT_H
-#define ETL_PDF_SAMPLES_INT_H
+#ifndef ETL_SAMPLES_SAMPLES_INT_H
+#define ETL_SAMPLES_SAMPLES_INT_H
 
 #include <stdint.h>
 
-#include "pdf/samples.h"
+#include "samples/samples.h"
 
 /* The rhythm, AV block, conduction delay, axis deviation, prolonged QT, an
  * extra finding and the summary line: at most seven statements (six made

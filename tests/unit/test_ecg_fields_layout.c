@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "core/buf.h"
-#include "etl/fields.h"
+#include "ecg/fields.h"
 #include "harness.h"
 #include "pdf/pdf.h"
 

@@ -31,7 +31,7 @@
 #include <string.h>
 
 #include "core/err.h"
-#include "etl/fields_int.h"
+#include "ecg/fields_int.h"
 
 /* Geometry, in ems of the label's font size. */
 #define BASE_TOL 0.35f  /* same baseline */

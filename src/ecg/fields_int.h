@@ -2,14 +2,14 @@
  * interpretation, the public calls), fields_text.c (characters, the label
  * dictionary, tokens), fields_date.c (dates and times) and fields_geo.c
  * (labels paired with values by position). */
-#ifndef ETL_ETL_FIELDS_INT_H
-#define ETL_ETL_FIELDS_INT_H
+#ifndef ETL_ECG_FIELDS_INT_H
+#define ETL_ECG_FIELDS_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "etl/fields.h"
+#include "ecg/fields.h"
 
 /* ---- characters (fields_text.c) ---------------------------------- */
 

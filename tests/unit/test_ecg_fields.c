@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include "core/err.h"
-#include "etl/fields.h"
+#include "ecg/fields.h"
 #include "harness.h"
 #include "pdf/pdf.h"
-#include "pdf/samples.h"
+#include "samples/samples.h"
 
 #define NA (-9999) /* expected null */
 
@@ -452,25 +452,6 @@ TEST(site_patterns)
     /* An empty list is fine: the built-ins alone. */
     CHECK_EQ_INT(parse_err("{\"patterns\": []}", &err), 0);
 
-    /* Files: the path names the problem. */
-    char path[] = "/tmp/fields-test-XXXXXX";
-    int fd = mkstemp(path);
-    CHECK(fd >= 0);
-    const char *body = "{\"patterns\": [{\"field\": \"qt_ms\", \"regex\": "
-                       "\"QT=([0-9]+)\"}]}";
-    CHECK_EQ_INT(write(fd, body, strlen(body)), (long long)strlen(body));
-    close(fd);
-    buf_reset(&err);
-    CHECK_EQ_INT(fields_load_file(path, &s, &err), 0);
-    CHECK_EQ_INT(fields_count(s), fields_count(builtin()) + 1);
-    fields_free(s);
-    unlink(path);
-    buf_reset(&err);
-    CHECK_EQ_INT(fields_load_file(path, &s, &err), ETL_ECONFIG);
-    /* The message names the variable and the file. */
-    CHECK(strncmp(err.data, "FIELD_PATTERNS_FILE=", 20) == 0);
-    CHECK(strncmp(err.data + 20, path, strlen(path)) == 0);
-    CHECK(strstr(err.data, "cannot open") != NULL);
     buf_release(&err);
 }
 

@@ -11,7 +11,7 @@
  * 1970-1999, as POSIX strptime's %y). */
 #include <string.h>
 
-#include "etl/fields_int.h"
+#include "ecg/fields_int.h"
 
 static bool leap(long y)
 {

@@ -1,7 +1,7 @@
 /* Crop regions: strict parsing (a typo in a region must stop the run, not
  * silently produce wrong crops for a whole dataset) and the mapping of a
  * region to the pixel grid of a full-page render. */
-#include "etl/crops.h"
+#include "ecg/crops.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -16,10 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/cfg.h"
 #include "core/err.h"
 
-#define CROPS_FILE_MAX (1024 * 1024)
 #define COORD_MAX 1e6
 
 static const char *const coord_names[4] = {"x0", "y0", "x1", "y1"};
@@ -305,17 +303,6 @@ int crops_parse(const char *json, const char *source, struct crop_set *out,
 out:
     json_decref(root);
     free(set);
-    return rc;
-}
-
-int crops_load_file(const char *var, const char *path, struct crop_set *out,
-                    struct buf *err)
-{
-    struct buf text = BUF_INIT;
-    int rc = cfg_file_read(var, path, CROPS_FILE_MAX, &text, err);
-    if (!rc)
-        rc = crops_parse(text.data, path, out, err);
-    buf_release(&text);
     return rc;
 }
 

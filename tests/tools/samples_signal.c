@@ -1,7 +1,7 @@
-/* pdf_signal: the exact signal a sample PDF was drawn from, for checking
+/* samples_signal: the exact signal a sample PDF was drawn from, for checking
  * extracted waveforms against the truth (tests/node/waveforms.test.mjs).
  *
- *   pdf_signal SEED INDEX LEAD START_S RATE_HZ N
+ *   samples_signal SEED INDEX LEAD START_S RATE_HZ N
  *
  * prints N lines, pdf_sample_signal(SEED, INDEX, LEAD, START_S + k / RATE_HZ)
  * in mV for k = 0..N-1 (%.9g). LEAD is a name (I, II, III, aVR, aVL, aVF,
@@ -14,13 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pdf/samples.h"
+#include "samples/samples.h"
 
 static int usage(const char *why)
 {
     fprintf(stderr,
-            "pdf_signal: %s\n"
-            "usage: pdf_signal SEED INDEX LEAD START_S RATE_HZ N\n",
+            "samples_signal: %s\n"
+            "usage: samples_signal SEED INDEX LEAD START_S RATE_HZ N\n",
             why);
     return 2;
 }

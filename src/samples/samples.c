@@ -1,7 +1,7 @@
 /* Synthetic ECG report PDFs: content streams written as text, assembled and
  * serialised with MuPDF's PDF writer. See samples.h for the contract and
  * samples_model.c for what is drawn. */
-#include "pdf/samples.h"
+#include "samples/samples.h"
 
 #include <assert.h>
 #include <math.h>
@@ -15,7 +15,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
-#include "pdf/samples_int.h"
+#include "samples/samples_int.h"
 
 /* Exported by libmupdf (source/fitz/random.c) but declared only in its
  * internal context-imp.h. It seeds the per-context generator behind

@@ -1,7 +1,7 @@
-/* etl_waves: what waveform extraction sees and finds on each page of a PDF,
+/* ecg_waves: what waveform extraction sees and finds on each page of a PDF,
  * for developing and checking the extractor by hand.
  *
- *   etl_waves [--paths] [--texts] [--samples LEAD] [--fuzz-seed OUT] FILE
+ *   ecg_waves [--paths] [--texts] [--samples LEAD] [--fuzz-seed OUT] FILE
  *
  * Per page: the counts pdf_doc_vectors() collected, then one line per
  * lead wave_extract() returned. --paths lists every stroked or filled
@@ -18,14 +18,14 @@
 
 #include "core/buf.h"
 #include "core/err.h"
-#include "etl/waveform.h"
+#include "ecg/waveform.h"
 #include "pdf/pdf.h"
 
 static int read_file(const char *path, struct buf *out)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fprintf(stderr, "etl_waves: %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "ecg_waves: %s: %s\n", path, strerror(errno));
         return -1;
     }
     char chunk[65536];
@@ -142,7 +142,7 @@ int main(int argc, char **argv)
             break;
     }
     if (i + 1 != argc) {
-        fprintf(stderr, "usage: etl_waves [--paths] [--texts] "
+        fprintf(stderr, "usage: ecg_waves [--paths] [--texts] "
                         "[--samples LEAD] [--fuzz-seed OUT] FILE\n");
         return 2;
     }
@@ -171,7 +171,7 @@ int main(int argc, char **argv)
         return 1;
     FILE *seed_file = seed ? fopen(seed, "wb") : NULL;
     if (seed && !seed_file) {
-        fprintf(stderr, "etl_waves: %s: %s\n", seed, strerror(errno));
+        fprintf(stderr, "ecg_waves: %s: %s\n", seed, strerror(errno));
         return 2;
     }
     for (int page = 0; page < pdf_doc_page_count(d); page++) {

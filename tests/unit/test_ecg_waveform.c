@@ -1,4 +1,4 @@
-/* Unit tests for waveform extraction (src/etl/waveform.c) and vector
+/* Unit tests for waveform extraction (src/ecg/waveform.c) and vector
  * collection (pdf_doc_vectors): generated ECG pages of every layout are
  * extracted and compared with the exact signal the generator drew. */
 #include <math.h>
@@ -11,11 +11,11 @@
 
 #include "core/buf.h"
 #include "core/err.h"
-#include "etl/waveform.h"
+#include "ecg/waveform.h"
 #include "harness.h"
 #include "pdf/pdf.h"
 #include "pdf/pdf_int.h"
-#include "pdf/samples.h"
+#include "samples/samples.h"
 
 static const struct wave_settings defaults = {25.0, 10.0, 500};
 

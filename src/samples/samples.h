@@ -21,8 +21,8 @@
  * Thread-safety: every function is reentrant; pdf_sample_make() uses its own
  * short-lived MuPDF context, so calls may run on several threads at once.
  * The generator is not on the pipeline's hot path. */
-#ifndef ETL_PDF_SAMPLES_H
-#define ETL_PDF_SAMPLES_H
+#ifndef ETL_SAMPLES_SAMPLES_H
+#define ETL_SAMPLES_SAMPLES_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /* What a synthetic sample shows: its page-1 report fields, its 12-lead
  * signal and where each layout draws it. Pure functions of (seed, index);
  * no MuPDF here, so the signal can be evaluated anywhere. */
-#include "pdf/samples_int.h"
+#include "samples/samples_int.h"
 
 #include <assert.h>
 #include <stdbool.h>

@@ -39,7 +39,7 @@
 #include <string.h>
 
 #include "core/err.h"
-#include "etl/wave_int.h"
+#include "ecg/wave_int.h"
 #include "pdf/pdf.h"
 
 #define MM WAVE_MM

@@ -58,8 +58,8 @@
  *
  * Thread-safety: a field set is immutable once built; fields_extract may
  * run on several threads at once with the same set. */
-#ifndef ETL_ETL_FIELDS_H
-#define ETL_ETL_FIELDS_H
+#ifndef ETL_ECG_FIELDS_H
+#define ETL_ECG_FIELDS_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -124,10 +124,6 @@ void fields_range(enum fields_id id, int *min, int *max);
  *   "f.json: patterns[2].regex: Unmatched ( or \\(". */
 int fields_parse(const char *json, const char *source, struct fields_set **out,
                  struct buf *err);
-/* fields_parse() of a file's contents (at most 1 MiB); path NULL gives
- * the built-in patterns only. */
-int fields_load_file(const char *path, struct fields_set **out,
-                     struct buf *err);
 void fields_free(struct fields_set *s);
 /* Number of patterns (built-in included), for logs. */
 size_t fields_count(const struct fields_set *s);
