@@ -9,7 +9,7 @@
 
 #include "cli/cli.h"
 #include "core/clock.h"
-#include "core/cfg.h"
+#include "config/config.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "lambda/lambda.h"

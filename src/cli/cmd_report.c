@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "core/cfg.h"
+#include "config/config.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "pq/pq.h"

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "core/cfg.h"
+#include "config/config.h"
 #include "pdf/pdf.h"
 
 static void usage(FILE *f)

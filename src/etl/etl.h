@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
-#include "core/cfg.h"
+#include "config/config.h"
 #include "ecg/crops.h"
 
 struct store;

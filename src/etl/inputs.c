@@ -1,5 +1,5 @@
 /* The files settings name: read here, parsed by ecg/ (see etl.h). */
-#include "core/cfg.h"
+#include "config/config.h"
 #include "core/err.h"
 #include "ecg/crops.h"
 #include "ecg/fields.h"

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/cfg.h"
+#include "config/config.h"
 #include "core/err.h"
 #include "etl/etl.h"
 #include "lambda/lambda_int.h"

@@ -33,7 +33,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
-#include "core/cfg.h"
+#include "config/config.h"
 
 struct lambda_handler;
 

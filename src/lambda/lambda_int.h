@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
-#include "core/cfg.h"
+#include "config/config.h"
 #include "core/retry.h"
 
 struct store;

@@ -1,4 +1,4 @@
-/* libFuzzer target: the settings loader (core/cfg.c) with fuzzed flags and
+/* libFuzzer target: the settings loader (config/) with fuzzed flags and
  * environment, and the crop regions it may carry (ecg/crops.c).
  *
  * Input: records separated by NUL or '\n'. A record "$" + one byte +
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "core/buf.h"
-#include "core/cfg.h"
+#include "config/config.h"
 #include "core/err.h"
 #include "crops_check.h"
 #include "fuzz.h"

@@ -5,8 +5,8 @@
  * Sources, lowest priority first: built-in defaults, environment, flags.
  * A malformed value is an error whose message names the variable (or flag),
  * the value and what is accepted; nothing runs. */
-#ifndef ETL_CORE_CFG_H
-#define ETL_CORE_CFG_H
+#ifndef ETL_CONFIG_CONFIG_H
+#define ETL_CONFIG_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/cfg.h"
+#include "config/config.h"
 #include "core/err.h"
 #include "harness.h"
 
