@@ -41,6 +41,8 @@ enum cfg_codec { CFG_CODEC_ZSTD, CFG_CODEC_SNAPPY, CFG_CODEC_NONE };
 /* FAIL_INVOCATION_ON: when a Lambda invocation reports failure (so that
  * Lambda or Step Functions retries it) although its batch ran. */
 enum cfg_fail_on { CFG_FAIL_NEVER, CFG_FAIL_OUTPUT, CFG_FAIL_FAILED };
+/* S3 server-side encryption of what is written (S3_SSE). */
+enum cfg_sse { CFG_SSE_NONE, CFG_SSE_AES256, CFG_SSE_KMS, CFG_SSE_KMS_DSSE };
 
 struct etl_config {
     /* Where: SOURCE_BUCKET + PDF_PREFIX, or --source URL (replaces both);
@@ -98,7 +100,19 @@ struct etl_config {
                            logged per PDF at DEBUG; 0 = never */
 
     /* AWS */
-    char *aws_region;               /* AWS_REGION / AWS_DEFAULT_REGION */
+    char *aws_region; /* AWS_REGION / AWS_DEFAULT_REGION */
+    /* Endpoints: AWS_ENDPOINT_URL_S3 (or _LAMBDA) wins over
+     * AWS_ENDPOINT_URL; none are used when ignore_endpoint_urls. */
+    char *endpoint_url;             /* AWS_ENDPOINT_URL */
+    char *endpoint_url_s3;          /* AWS_ENDPOINT_URL_S3 */
+    char *endpoint_url_lambda;      /* AWS_ENDPOINT_URL_LAMBDA */
+    int ignore_endpoint_urls;       /* AWS_IGNORE_CONFIGURED_ENDPOINT_URLS */
+    char *ca_bundle;                /* AWS_CA_BUNDLE: a regular file, or NULL */
+    enum cfg_sse s3_sse;            /* S3_SSE */
+    char *s3_sse_kms_key_id;        /* S3_SSE_KMS_KEY_ID (with aws:kms) */
+    char *s3_expected_bucket_owner; /* S3_EXPECTED_BUCKET_OWNER */
+    char *lambda_runtime_api;       /* AWS_LAMBDA_RUNTIME_API (Lambda) */
+    char *tmpdir;                   /* TMPDIR, default /tmp */
     char *aws_lambda_function_name; /* AWS_LAMBDA_FUNCTION_NAME */
     bool allow_http; /* ALLOW_HTTP 0|1: plain http:// endpoints beyond
                         loopback (store/ reads the variable itself) */

@@ -26,10 +26,14 @@ enum stype {
 };
 
 enum scheck {
-    CK_TEXT,   /* no control characters */
-    CK_JSON,   /* no control characters except whitespace */
-    CK_RUN_ID, /* [A-Za-z0-9_.-]{1,64}, not "." or ".." */
-    CK_REGION, /* [A-Za-z0-9_-] */
+    CK_TEXT,    /* no control characters */
+    CK_JSON,    /* no control characters except whitespace */
+    CK_RUN_ID,  /* [A-Za-z0-9_.-]{1,64}, not "." or ".." */
+    CK_REGION,  /* [A-Za-z0-9_-] */
+    CK_URL,     /* an http:// or https:// URL without spaces */
+    CK_ACCOUNT, /* a 12-digit AWS account ID */
+    CK_KEY_ID,  /* no space or control character (a KMS key ID or ARN) */
+    CK_DIR,     /* an absolute path */
 };
 
 struct choice {

@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/err.h"
@@ -417,6 +418,24 @@ static int parse_setting(const struct setting *s, const struct raw *r,
             ok = ok && only_chars(t, "_-");
             why = "must be a region name of letters, digits, - and _";
             break;
+        case CK_URL:
+            ok = ok && no_controls(t, false) && !strchr(t, ' ') &&
+                 (strncasecmp(t, "https://", 8) == 0 ||
+                  strncasecmp(t, "http://", 7) == 0);
+            why = "must be an http:// or https:// URL";
+            break;
+        case CK_ACCOUNT:
+            ok = ok && n == 12 && strspn(t, "0123456789") == 12;
+            why = "must be a 12-digit AWS account ID";
+            break;
+        case CK_KEY_ID:
+            ok = ok && no_controls(t, false) && !strchr(t, ' ');
+            why = "must be a KMS key ID, alias or ARN (no spaces)";
+            break;
+        case CK_DIR:
+            ok = ok && t[0] == '/' && no_controls(t, false);
+            why = "must be an absolute path";
+            break;
         }
         if (n > s->maxlen && s->check != CK_RUN_ID)
             return fail(err, r, "must be at most %zu bytes", s->maxlen);
@@ -721,6 +740,16 @@ static int check_pairs(const struct etl_config *c, const struct raw *raws,
         return rc ? rc : ETL_ECONFIG;
     }
 
+    if (c->s3_sse_kms_key_id && c->s3_sse != CFG_SSE_KMS &&
+        c->s3_sse != CFG_SSE_KMS_DSSE)
+        return fail(err, &raws[find_env("S3_SSE_KMS_KEY_ID")],
+                    "only together with S3_SSE=aws:kms or aws:kms:dsse");
+    /* curl opens the bundle to read: a FIFO would hang every request. */
+    struct stat st;
+    if (c->ca_bundle && (stat(c->ca_bundle, &st) != 0 || !S_ISREG(st.st_mode)))
+        return fail(err, &raws[find_env("AWS_CA_BUNDLE")],
+                    "must be the path of a regular file of PEM certificates");
+
     /* The waveform file would replace the results file (the batch's
      * commit marker) or the other way round. */
     if (c->extract_waveforms &&
@@ -912,18 +941,24 @@ void cfg_usage(FILE *f, bool markdown)
             fputs(" |\n", f);
             continue;
         }
-        if (s->type == ST_BOOL && s->env)
-            fprintf(f, "  --%s, --no-%s  (%s)\n", s->flag, s->flag, s->env);
-        else if (s->type == ST_BOOL)
-            fprintf(f, "  --%s, --no-%s\n", s->flag, s->flag);
+        /* "  --flag VALUE  (VARIABLE)", the variable on a line of its own
+         * when the two do not fit 79 columns. */
+        if (s->type == ST_BOOL)
+            buf_printf(&b, "  --%s, --no-%s", s->flag, s->flag);
         else if (s->type == ST_ENUM) {
-            fprintf(f, "  --%s ", s->flag);
+            buf_printf(&b, "  --%s ", s->flag);
             for (size_t j = 0; s->choices[j].name; j++)
-                fprintf(f, "%s%s", j ? "|" : "", s->choices[j].name);
-            fprintf(f, "  (%s)\n", s->env);
+                buf_printf(&b, "%s%s", j ? "|" : "", s->choices[j].name);
         } else {
-            fprintf(f, "  --%s %s  (%s)\n", s->flag, s->metavar, s->env);
+            buf_printf(&b, "  --%s %s", s->flag, s->metavar);
         }
+        if (s->env && b.len + strlen(s->env) + 4 > 79)
+            fprintf(f, "%s\n      (%s)\n", b.data, s->env);
+        else if (s->env)
+            fprintf(f, "%s  (%s)\n", b.data, s->env);
+        else
+            fprintf(f, "%s\n", b.data);
+        buf_reset(&b);
         buf_addstr(&b, s->help);
         strip_code(&b);
         wrap(f, b.data, 6, 79);
