@@ -62,61 +62,38 @@ static int read_event(const char *path, struct buf *out)
 int cmd_invoke(int argc, char **argv)
 {
     struct etl_config cfg;
+    struct cfg_args args;
     struct buf err = BUF_INIT, event;
     struct lambda_handler *h = NULL;
-    int status = EXIT_OK;
-    const char *event_text = NULL, *event_file = NULL;
+    const char *event_text = NULL, *event_file = NULL, *timeout = NULL;
     long long timeout_ms = 0;
-    char **rest = calloc((size_t)argc + 1, sizeof(*rest));
-    int nrest = 0;
+    const struct cfg_option opts[] = {
+        {.name = "event", .value = &event_text},
+        {.name = "event-file", .value = &event_file},
+        {.name = "timeout-ms", .value = &timeout},
+        {NULL, 0, NULL, NULL, NULL},
+    };
     buf_init(&event, EVENT_MAX);
     memset(&cfg, 0, sizeof(cfg));
-    if (!rest) {
-        fputs("bpecg-etl invoke: out of memory\n", stderr);
-        return EXIT_RUN_ERROR;
+    int status = cli_parse("invoke", opts, argc, argv, &args, print_help);
+    if (status != CLI_GO_ON)
+        goto out;
+    status = EXIT_USAGE;
+    if (args.positional_n) {
+        fprintf(stderr, "bpecg-etl invoke: unexpected argument '%s'\n",
+                args.positional[0]);
+        goto out;
     }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char **slot = NULL;
-        const char *name = NULL;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            print_help();
-            free(rest);
-            return EXIT_OK;
-        }
-        if (strncmp(a, "--event=", 8) == 0 || strcmp(a, "--event") == 0)
-            slot = &event_text, name = "--event";
-        else if (strncmp(a, "--event-file=", 13) == 0 ||
-                 strcmp(a, "--event-file") == 0)
-            slot = &event_file, name = "--event-file";
-        else if (strncmp(a, "--timeout-ms=", 13) == 0 ||
-                 strcmp(a, "--timeout-ms") == 0)
-            name = "--timeout-ms";
-        if (!name) {
-            rest[nrest++] = argv[i];
-            continue;
-        }
-        const char *eq = strchr(a, '=');
-        const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-        if (!v) {
-            fprintf(stderr, "bpecg-etl invoke: %s needs a value\n", name);
-            status = EXIT_USAGE;
-            goto out;
-        }
-        if (slot) {
-            *slot = v;
-            continue;
-        }
+    if (timeout) {
         char *end;
         errno = 0;
-        timeout_ms = strtoll(v, &end, 10);
-        if (errno || *end || end == v || timeout_ms < 1 ||
+        timeout_ms = strtoll(timeout, &end, 10);
+        if (errno || *end || end == timeout || timeout_ms < 1 ||
             timeout_ms > 900000) {
             fprintf(stderr,
                     "bpecg-etl invoke: --timeout-ms=%s: must be an integer "
                     "from 1 to 900000\n",
-                    v);
-            status = EXIT_USAGE;
+                    timeout);
             goto out;
         }
     }
@@ -124,24 +101,17 @@ int cmd_invoke(int argc, char **argv)
         fputs("bpecg-etl invoke: give the event with --event JSON or "
               "--event-file PATH (one of them)\n",
               stderr);
-        status = EXIT_USAGE;
         goto out;
     }
     int rc = event_text ? buf_addstr(&event, event_text)
                         : read_event(event_file, &event);
     if (rc) {
-        fprintf(stderr, "bpecg-etl invoke: reading %s: %s\n", event_file,
-                etl_strerror(rc));
-        status = EXIT_USAGE;
+        fprintf(stderr, "bpecg-etl invoke: reading %s: %s\n",
+                event_file ? event_file : "--event", etl_strerror(rc));
         goto out;
     }
-    rc = cfg_load(&cfg, nrest, rest, &err);
-    if (rc) {
-        fprintf(stderr, "bpecg-etl invoke: %s\n", err.data);
-        status = EXIT_USAGE;
+    if (cli_load("invoke", &args, &cfg) != CLI_GO_ON)
         goto out;
-    }
-    log_init(cfg.log_level, cfg.log_format, 2);
     rc = lambda_handler_new(&cfg, &h, &err);
     if (rc) {
         fprintf(stderr, "bpecg-etl invoke: %s\n", err.data);
@@ -163,10 +133,10 @@ int cmd_invoke(int argc, char **argv)
         _exit(status); /* workers are stuck: they cannot be joined */
     lambda_result_release(&r);
 out:
+    cfg_args_release(&args);
     lambda_handler_free(h);
     cfg_release(&cfg);
     buf_release(&err);
     buf_release(&event);
-    free(rest);
     return status;
 }

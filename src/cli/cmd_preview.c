@@ -111,66 +111,30 @@ static void size_text(double v, char *out, size_t n)
 int cmd_preview(int argc, char **argv)
 {
     struct etl_config cfg;
+    struct cfg_args args;
     struct buf err = BUF_INIT, pdf = BUF_INIT, png = BUF_INIT;
     struct crop_set crops, redact = {0};
     struct pdf_engine *engine = NULL;
     struct pdf_worker *worker = NULL;
     struct pdf_doc *doc = NULL;
     const char *file = NULL, *out = NULL;
-    int status = EXIT_USAGE, rc;
-    /* Settings flags for cfg_load; owned[] holds the rewritten ones. */
-    char **fwd = calloc((size_t)argc + 1, sizeof(char *));
-    char **owned = calloc((size_t)argc + 1, sizeof(char *));
-    int nfwd = 0, nowned = 0;
-    bool cfg_loaded = false;
+    const struct cfg_option opts[] = {
+        {.name = "output", .short_name = 'o', .value = &out},
+        {.name = "dpi", .alias = "image-dpi"},
+        {.name = "page", .alias = "crop-page"},
+        {NULL, 0, NULL, NULL, NULL},
+    };
     memset(&cfg, 0, sizeof(cfg));
-    if (!fwd || !owned) {
-        free(fwd);
-        free(owned);
-        return EXIT_RUN_ERROR;
+    int rc, status = cli_parse("preview", opts, argc, argv, &args, print_help);
+    if (status != CLI_GO_ON)
+        goto out;
+    status = EXIT_USAGE;
+    if (args.positional_n > 1) {
+        fprintf(stderr, "bpecg-etl preview: unexpected argument '%s'\n",
+                args.positional[1]);
+        goto out;
     }
-
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            print_help();
-            status = EXIT_OK;
-            goto out;
-        }
-        if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "bpecg-etl preview: %s needs a file\n", a);
-                goto out;
-            }
-            out = argv[++i];
-        } else if (strncmp(a, "--output=", 9) == 0) {
-            out = a + 9;
-        } else if (strcmp(a, "--dpi") == 0 || strcmp(a, "--page") == 0) {
-            fwd[nfwd++] = a[2] == 'd' ? "--image-dpi" : "--crop-page";
-            if (i + 1 < argc)
-                fwd[nfwd++] = argv[++i];
-        } else if (strncmp(a, "--dpi=", 6) == 0 ||
-                   strncmp(a, "--page=", 7) == 0) {
-            struct buf f = BUF_INIT;
-            buf_printf(&f, "%s=%s", a[2] == 'd' ? "--image-dpi" : "--crop-page",
-                       strchr(a, '=') + 1);
-            owned[nowned] = buf_detach(&f, NULL);
-            if (!owned[nowned])
-                goto out;
-            fwd[nfwd++] = owned[nowned++];
-        } else if (strncmp(a, "--", 2) == 0 && a[2]) {
-            /* A setting: flags other than the booleans take a value. */
-            fwd[nfwd++] = argv[i];
-            if (!strchr(a, '=') && strcmp(a, "--progress") != 0 &&
-                strcmp(a, "--no-progress") != 0 && i + 1 < argc)
-                fwd[nfwd++] = argv[++i];
-        } else if (!file && a[0] != '-') {
-            file = a;
-        } else {
-            fprintf(stderr, "bpecg-etl preview: unexpected argument '%s'\n", a);
-            goto out;
-        }
-    }
+    file = args.positional_n ? args.positional[0] : NULL;
     if (!file || !out) {
         fprintf(stderr,
                 "bpecg-etl preview: %s\ntry 'bpecg-etl preview "
@@ -178,26 +142,20 @@ int cmd_preview(int argc, char **argv)
                 !file ? "give the PDF to preview" : "give -o OUT.png");
         goto out;
     }
-    rc = cfg_load(&cfg, nfwd, fwd, &err);
-    cfg_loaded = true;
-    store_allow_http(cfg.allow_http);
-    if (rc) {
-        fprintf(stderr, "bpecg-etl preview: %s\n", err.data);
+    if (cli_load("preview", &args, &cfg) != CLI_GO_ON)
         goto out;
-    }
-    log_init(cfg.log_level, cfg.log_format, 2);
     if (cfg.crop_regions)
         rc = crops_parse(cfg.crop_regions, "CROP_REGIONS", &crops, &err);
     else if (cfg.crop_regions_file)
         rc = etl_load_crops("CROP_REGIONS_FILE", cfg.crop_regions_file, &crops,
-                             &err);
+                            &err);
     else
         crops_default(&crops), rc = 0;
     if (!rc && cfg.redact_regions)
         rc = crops_parse(cfg.redact_regions, "REDACT_REGIONS", &redact, &err);
     else if (!rc && cfg.redact_regions_file)
         rc = etl_load_crops("REDACT_REGIONS_FILE", cfg.redact_regions_file,
-                             &redact, &err);
+                            &redact, &err);
     if (rc) {
         fprintf(stderr, "bpecg-etl preview: %s\n", err.data);
         goto out;
@@ -298,15 +256,11 @@ int cmd_preview(int argc, char **argv)
     }
     status = EXIT_OK;
 out:
-    for (int i = 0; i < nowned; i++)
-        free(owned[i]);
-    free(owned);
-    free(fwd);
+    cfg_args_release(&args);
     pdf_doc_free(doc);
     pdf_worker_free(worker);
     pdf_engine_free(engine);
-    if (cfg_loaded)
-        cfg_release(&cfg);
+    cfg_release(&cfg);
     buf_release(&err);
     buf_release(&pdf);
     buf_release(&png);

@@ -138,19 +138,24 @@ int cmd_run(int argc, char **argv)
     struct progress prog = {0};
     int status = EXIT_OK;
 
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            print_help();
-            return EXIT_OK;
-        }
-    }
-    int rc = cfg_load(&cfg, argc - 1, argv + 1, &err);
-    if (rc) {
-        fprintf(stderr, "bpecg-etl run: %s\n", err.data);
+    struct cfg_args args;
+    memset(&cfg, 0, sizeof(cfg));
+    int rc;
+    status = cli_parse("run", NULL, argc, argv, &args, print_help);
+    if (status != CLI_GO_ON)
+        goto out;
+    if (args.positional_n) {
+        fprintf(stderr,
+                "bpecg-etl run: unexpected argument '%s' (settings are "
+                "--name value flags)\n",
+                args.positional[0]);
         status = EXIT_USAGE;
         goto out;
     }
-    log_init(cfg.log_level, cfg.log_format, 2);
+    status = cli_load("run", &args, &cfg);
+    if (status != CLI_GO_ON)
+        goto out;
+    status = EXIT_OK;
     rc = etl_ctx_new(&cfg, &ctx, &err);
     if (rc) {
         fprintf(stderr, "bpecg-etl run: %s\n", err.data);
@@ -271,6 +276,7 @@ int cmd_run(int argc, char **argv)
     if (status == EXIT_OK && totals[ETL_STATUS_FAILED])
         status = EXIT_FAILED_ROWS;
 out:
+    cfg_args_release(&args);
     etl_ctx_free(ctx);
     cfg_release(&cfg);
     buf_release(&err);

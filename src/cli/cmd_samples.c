@@ -51,7 +51,10 @@ static void usage(FILE *f)
           "  --layout L       page-2 layout: 3x4 (default), 6x2, 12x1, or "
           "mixed\n"
           "  --manifest FILE  write one JSON object per file (JSON lines)\n"
-          "  --help           this text\n",
+          "  --help           this text\n"
+          "\n"
+          "Settings are read as 'run' reads them (environment or flag); the\n"
+          "log's, e.g. --log-level WARN or --no-progress, are those used.\n",
           f);
 }
 
@@ -94,79 +97,70 @@ static bool parse_u64(const char *s, uint64_t *out)
     return true;
 }
 
-/* Returns -1 to go on, or an exit status (help, usage error). */
-static int parse_args(int argc, char **argv, struct samples_args *a)
+static int check_args(struct samples_args *a, const struct cfg_args *args,
+                      const char *count, const char *seed, const char *layout)
 {
-    a->out = NULL;
-    a->manifest = NULL;
-    a->count = 10;
-    a->seed = 1;
-    a->variants = false;
-    a->layout = SAMPLE_LAYOUT_3X4;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            usage(stdout);
-            return EXIT_OK;
-        }
-        if (strcmp(arg, "--variants") == 0) {
-            a->variants = true;
-            continue;
-        }
-        /* --flag value or --flag=value */
-        char flag[32];
-        const char *val = NULL;
-        const char *eq = strchr(arg, '=');
-        if (strncmp(arg, "--", 2) == 0 && eq &&
-            (size_t)(eq - arg) < sizeof(flag)) {
-            memcpy(flag, arg, (size_t)(eq - arg));
-            flag[eq - arg] = '\0';
-            val = eq + 1;
-        } else {
-            snprintf(flag, sizeof(flag), "%s", arg);
-        }
-        bool takes_value =
-            strcmp(flag, "--out") == 0 || strcmp(flag, "--count") == 0 ||
-            strcmp(flag, "--seed") == 0 || strcmp(flag, "--layout") == 0 ||
-            strcmp(flag, "--manifest") == 0;
-        if (!takes_value) {
-            fprintf(stderr, "bpecg-etl samples: unknown option '%s'\n", arg);
-            fputs("try 'bpecg-etl samples --help'\n", stderr);
-            return EXIT_USAGE;
-        }
-        if (!val) {
-            if (i + 1 >= argc)
-                return usage_error(flag, NULL, "needs a value");
-            val = argv[++i];
-        }
-        if (strcmp(flag, "--out") == 0) {
-            if (!*val)
-                return usage_error(flag, val, "a directory path");
-            a->out = val;
-        } else if (strcmp(flag, "--manifest") == 0) {
-            if (!*val)
-                return usage_error(flag, val, "a file path");
-            a->manifest = val;
-        } else if (strcmp(flag, "--count") == 0) {
-            if (!parse_long(val, 0, MAX_COUNT, &a->count))
-                return usage_error(flag, val, "an integer 0..100000");
-        } else if (strcmp(flag, "--seed") == 0) {
-            if (!parse_u64(val, &a->seed))
-                return usage_error(flag, val,
-                                   "an integer 0..18446744073709551615");
-        } else {
-            enum sample_layout l;
-            if (strcmp(val, "mixed") == 0)
-                a->layout = LAYOUT_MIXED;
-            else if (pdf_sample_layout_parse(val, &l) == 0)
-                a->layout = l;
-            else
-                return usage_error(flag, val, "3x4, 6x2, 12x1 or mixed");
-        }
+    if (args->positional_n) {
+        fprintf(stderr, "bpecg-etl samples: unexpected argument '%s'\n",
+                args->positional[0]);
+        fputs("try 'bpecg-etl samples --help'\n", stderr);
+        return EXIT_USAGE;
+    }
+    if (a->out && !*a->out)
+        return usage_error("--out", a->out, "a directory path");
+    if (a->manifest && !*a->manifest)
+        return usage_error("--manifest", a->manifest, "a file path");
+    if (count && !parse_long(count, 0, MAX_COUNT, &a->count))
+        return usage_error("--count", count, "an integer 0..100000");
+    if (seed && !parse_u64(seed, &a->seed))
+        return usage_error("--seed", seed,
+                           "an integer 0..18446744073709551615");
+    if (layout) {
+        enum sample_layout l;
+        if (strcmp(layout, "mixed") == 0)
+            a->layout = LAYOUT_MIXED;
+        else if (pdf_sample_layout_parse(layout, &l) == 0)
+            a->layout = (int)l;
+        else
+            return usage_error("--layout", layout, "3x4, 6x2, 12x1 or mixed");
     }
     if (!a->out)
         return usage_error("--out", NULL, "is required (the output directory)");
-    return -1;
+    return CLI_GO_ON;
+}
+
+static void print_help(void)
+{
+    usage(stdout);
+}
+
+/* Fills a and loads the settings (LOG_LEVEL, LOG_FORMAT, PROGRESS are the
+ * ones samples uses). Returns CLI_GO_ON, or an exit status. */
+static int parse_args(int argc, char **argv, struct samples_args *a,
+                      struct etl_config *cfg)
+{
+    const char *count = NULL, *seed = NULL, *layout = NULL;
+    const struct cfg_option opts[] = {
+        {.name = "out", .value = &a->out},
+        {.name = "manifest", .value = &a->manifest},
+        {.name = "count", .value = &count},
+        {.name = "seed", .value = &seed},
+        {.name = "layout", .value = &layout},
+        {.name = "variants", .set = &a->variants},
+        {NULL, 0, NULL, NULL, NULL},
+    };
+    struct cfg_args args;
+    memset(a, 0, sizeof(*a));
+    a->count = 10;
+    a->seed = 1;
+    a->layout = SAMPLE_LAYOUT_3X4;
+    int status = cli_parse("samples", opts, argc, argv, &args, print_help);
+    if (status == CLI_GO_ON)
+        status = check_args(a, &args, count, seed, layout);
+    if (status == CLI_GO_ON)
+        status = cli_load("samples", &args, cfg);
+    cfg_args_release(&args);
+    return status;
 }
 
 /* mkdir -p */
@@ -237,19 +231,13 @@ static int emit(const struct samples_args *a, const char *name, int index,
 int cmd_samples(int argc, char **argv)
 {
     struct samples_args a;
-    int status = parse_args(argc, argv, &a);
-    if (status >= 0)
+    struct etl_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    int status = parse_args(argc, argv, &a, &cfg);
+    bool show = cfg.progress && log_progress_active();
+    cfg_release(&cfg); /* the log's settings are all samples uses */
+    if (status != CLI_GO_ON)
         return status;
-
-    enum log_level level = LOG_INFO;
-    enum log_format format = LOG_FORMAT_AUTO;
-    const char *env = getenv("LOG_LEVEL");
-    if (env && log_level_parse(env, &level) != 0)
-        return usage_error("LOG_LEVEL", env, "DEBUG, INFO, WARN, ERROR, OFF");
-    env = getenv("LOG_FORMAT");
-    if (env && log_format_parse(env, &format) != 0)
-        return usage_error("LOG_FORMAT", env, "json, console, auto");
-    log_init(level, format, 2);
 
     if (make_dirs(a.out) != 0) {
         fprintf(stderr, "bpecg-etl samples: cannot create directory '%s': %s\n",
@@ -273,7 +261,7 @@ int cmd_samples(int argc, char **argv)
         rc = emit(&a, name, (int)i, SAMPLE_GOOD, (enum sample_layout)layout,
                   &pdf, &meta, &path, &manifest, &bytes);
         files += !rc;
-        if (log_progress_active() && (files % 25 == 0)) {
+        if (show && files % 25 == 0) {
             snprintf(progress, sizeof(progress), "samples %ld/%ld", files,
                      total);
             log_progress(progress);

@@ -163,6 +163,40 @@ void cfg_usage(FILE *f, bool markdown);
 int cfg_file_read(const char *var, const char *path, size_t max,
                   struct buf *out, struct buf *err);
 
+/* --- subcommand options ----------------------------------------------------
+ * A subcommand names its own options; every other "--name" is a setting,
+ * passed on for cfg_load() with as many arguments as the settings table
+ * says it takes (booleans none, others one: "--name value" or
+ * "--name=value"). This is git's parse-options with KEEP_UNKNOWN: the
+ * command need not know which settings exist or which take values. */
+struct cfg_option {
+    const char *name;   /* long name without "--"; NULL ends the list */
+    char short_name;    /* 'o' for -o, or 0 */
+    const char *alias;  /* a setting's flag this stands for ("image-dpi") */
+    const char **value; /* takes a value, stored here (the last one wins) */
+    bool *set;          /* takes none: set to true */
+};
+
+struct cfg_args {
+    char **settings; /* for cfg_load(settings_n, settings) */
+    int settings_n;
+    char **positional; /* arguments that are not options, in order */
+    int positional_n;
+    bool help;     /* --help or -h was given */
+    char **owned_; /* private: the "--image-dpi" strings of aliases */
+    int owned_n_;
+};
+
+/* Sort argv[1..argc-1] (argv[0] is the subcommand) into a's lists, whose
+ * strings are argv's. "--" ends the options; "-" is a positional
+ * argument. Unknown options ("--bogus: unknown option; did you mean
+ * --bogos?") and an option without its value are errors: ETL_ECONFIG (or
+ * ETL_ENOMEM) with one line appended to err. A value a setting would
+ * reject is cfg_load()'s to report. cfg_args_release() in every case. */
+int cfg_args_parse(const struct cfg_option *opts, int argc, char **argv,
+                   struct cfg_args *a, struct buf *err);
+void cfg_args_release(struct cfg_args *a);
+
 /* A short stable hash (16 hex chars) of the settings that change outputs,
  * written into each Parquet file so runs can be compared. crops is a
  * canonical text of the crop regions in use (whatever their source: inline,

@@ -4,10 +4,12 @@
 #ifndef ETL_CONFIG_CONFIG_INT_H
 #define ETL_CONFIG_CONFIG_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "config/config.h"
+#include "core/buf.h"
 
 enum stype {
     ST_STR,     /* free text, checked by scheck; NULL when unset */
@@ -70,5 +72,16 @@ struct setting {
 #define CFG_MAX_SETTINGS 128
 extern const struct setting cfg_settings[];
 extern const size_t cfg_nsettings;
+
+/* The row whose flag is name[0..n-1] ("image-dpi"), or "no-" and a
+ * boolean's flag (then *negated is set); NULL when there is none. */
+const struct setting *cfg_flag_find(const char *name, size_t n, bool *negated);
+
+/* Levenshtein distance, for "did you mean"; SIZE_MAX past 63 bytes. */
+size_t cfg_edit_distance(const char *a, const char *b);
+
+/* Append v to b as messages show a value: as it is when short and plain,
+ * else quoted with escapes and cut at 60 bytes. */
+void cfg_add_value(struct buf *b, const char *v);
 
 #endif

@@ -60,7 +60,7 @@ struct raw {
 
 /* Print a user value for a message: as is when plain, else quoted with
  * escapes; long values (inline JSON) are cut. */
-static void add_value(struct buf *b, const char *v)
+void cfg_add_value(struct buf *b, const char *v)
 {
     const size_t cut = 60;
     size_t n = strlen(v);
@@ -110,7 +110,7 @@ static int fail(struct buf *err, const struct raw *r, const char *fmt, ...)
     buf_addstr(err, r->name);
     if (r->text) {
         buf_addch(err, '=');
-        add_value(err, r->text);
+        cfg_add_value(err, r->text);
         if (r->from == FROM_DEFAULT)
             buf_addstr(err, " (default)");
     }
@@ -565,7 +565,7 @@ static int parse_setting(const struct setting *s, const struct raw *r,
 
 /* --- flags ---------------------------------------------------------------- */
 
-static size_t edit_distance(const char *a, const char *b)
+size_t cfg_edit_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     size_t row[64];
@@ -590,6 +590,23 @@ static size_t edit_distance(const char *a, const char *b)
     return row[lb];
 }
 
+const struct setting *cfg_flag_find(const char *name, size_t n, bool *negated)
+{
+    *negated = false;
+    for (size_t j = 0; j < cfg_nsettings; j++) {
+        const char *f = cfg_settings[j].flag;
+        size_t fl = strlen(f);
+        if (fl == n && strncmp(f, name, n) == 0)
+            return &cfg_settings[j];
+        if (cfg_settings[j].type == ST_BOOL && n == fl + 3 &&
+            strncmp(name, "no-", 3) == 0 && strncmp(name + 3, f, fl) == 0) {
+            *negated = true;
+            return &cfg_settings[j];
+        }
+    }
+    return NULL;
+}
+
 static int unknown_flag(const char *name, size_t n, struct buf *err)
 {
     char want[64];
@@ -598,7 +615,7 @@ static int unknown_flag(const char *name, size_t n, struct buf *err)
         memcpy(want, name, n);
         want[n] = '\0';
         for (size_t i = 0; i < cfg_nsettings; i++) {
-            size_t d = edit_distance(want, cfg_settings[i].flag);
+            size_t d = cfg_edit_distance(want, cfg_settings[i].flag);
             if (d < best) {
                 best = d;
                 at = i;
@@ -611,7 +628,7 @@ static int unknown_flag(const char *name, size_t n, struct buf *err)
     if (rc == 0)
         rc = buf_add(&shown, name, n);
     if (rc == 0)
-        add_value(err, shown.data);
+        cfg_add_value(err, shown.data);
     buf_release(&shown);
     if (rc == 0)
         rc = buf_addstr(err, ": unknown flag");
@@ -631,7 +648,7 @@ static int scan_flags(int argc, char **argv, struct raw *raws, struct buf *err)
         const char *a = argv[i];
         if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
             size_t mark = err->len;
-            add_value(err, a);
+            cfg_add_value(err, a);
             int rc = buf_addstr(err, ": unexpected argument (settings are "
                                      "--name value flags)");
             if (rc) {
@@ -643,25 +660,11 @@ static int scan_flags(int argc, char **argv, struct raw *raws, struct buf *err)
         const char *name = a + 2;
         const char *eq = strchr(name, '=');
         size_t n = eq ? (size_t)(eq - name) : strlen(name);
-        size_t k = cfg_nsettings;
-        bool negated = false;
-        for (size_t j = 0; j < cfg_nsettings; j++) {
-            const char *f = cfg_settings[j].flag;
-            if (strlen(f) == n && strncmp(f, name, n) == 0) {
-                k = j;
-                break;
-            }
-            if (cfg_settings[j].type == ST_BOOL && n == strlen(f) + 3 &&
-                strncmp(name, "no-", 3) == 0 &&
-                strncmp(name + 3, f, n - 3) == 0) {
-                k = j;
-                negated = true;
-                break;
-            }
-        }
-        if (k == cfg_nsettings)
+        bool negated;
+        const struct setting *s = cfg_flag_find(name, n, &negated);
+        if (!s)
             return unknown_flag(name, n, err);
-        const struct setting *s = &cfg_settings[k];
+        size_t k = (size_t)(s - cfg_settings);
         struct raw *r = &raws[k];
         r->from = FROM_FLAG;
         r->override = false;

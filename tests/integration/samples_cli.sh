@@ -135,7 +135,7 @@ expect_usage "--seed: invalid value '18446744073709551616'" --out "$tmp/u" --see
 expect_usage "--layout: invalid value '4x3' (accepted: 3x4, 6x2, 12x1 or mixed)" --out "$tmp/u" --layout 4x3
 expect_usage "--out" --count 3
 expect_usage "--count: needs a value" --out "$tmp/u" --count
-expect_usage "unknown option '--bogus'" --out "$tmp/u" --bogus
+expect_usage "--bogus: unknown option" --out "$tmp/u" --bogus
 [ ! -e "$tmp/u" ] || fail "a usage error still created the output directory"
 
 help=$("$BIN" samples --help) || fail "--help exited $?"

@@ -171,6 +171,24 @@ describe('preview', () => {
     assert.ok(!fs.existsSync(path.join(work, 'x.png')));
   });
 
+  // Settings pass on by their type in the settings table: a boolean takes
+  // no argument, so the PDF after it is the PDF (this failed with "give
+  // the PDF to preview" while preview guessed from a list of its own).
+  test('a boolean setting before the file does not swallow it', () => {
+    const out = path.join(work, 'bool.png');
+    let r = run(['preview', '--extract-waveforms', PDF, '-o', out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(fs.existsSync(out));
+    r = run(['preview', '--no-progress', '--crop-leads', PDF, '--crop-page', '2', '-o', out]);
+    assert.equal(r.code, 0, r.stderr);
+    r = run(['preview', '--extract-waveformz', PDF, '-o', out]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--extract-waveformz: unknown option; did you mean --extract-waveforms\?/);
+    r = run(['preview', PDF, 'other.pdf', '-o', out]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unexpected argument 'other.pdf'/);
+  });
+
   test('--help describes the command', () => {
     const r = run(['preview', '--help']);
     assert.equal(r.code, 0);
