@@ -5,8 +5,11 @@
  * VALUE sets the variable that byte selects (from the list of variables
  * cfg reads) to VALUE; any other record is one argv element. Every
  * variable is cleared first, so inputs do not leak into each other.
+ * The same argv also goes through the subcommand option parser
+ * (cfg_args_parse, with options like preview's) and then the loader.
  * Checks: an error is one line naming what was wrong; an accepted
- * configuration is within the documented ranges. */
+ * configuration is within the documented ranges; the parser puts every
+ * argument in exactly one place. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +82,62 @@ static void check_config(const struct etl_config *c)
     check_regions(c->redact_regions, "REDACT_REGIONS");
 }
 
+/* argv through cfg_args_parse (argv[-1] stands for the command name),
+ * then its settings through cfg_load. */
+static void check_args(int argc, char **argv)
+{
+    static const char *out, *event;
+    static bool flag;
+    static const struct cfg_option opts[] = {
+        {.name = "output", .short_name = 'o', .value = &out},
+        {.name = "event", .value = &event},
+        {.name = "inline-images", .set = &flag},
+        {.name = "dpi", .alias = "image-dpi"},
+        {NULL, 0, NULL, NULL, NULL},
+    };
+    char *full[MAX_ARGS + 2];
+    full[0] = "cmd";
+    memcpy(full + 1, argv, sizeof(char *) * ((size_t)argc + 1));
+    struct cfg_args a;
+    struct buf err = BUF_INIT;
+    int rc = cfg_args_parse(opts, argc + 1, full, &a, &err);
+    FUZZ_CHECK(rc == 0 || rc == ETL_ECONFIG || rc == ETL_ENOMEM);
+    if (rc == ETL_ECONFIG)
+        FUZZ_CHECK(err.len > 0 && strchr(err.data, '\n') == NULL);
+    if (rc == 0) {
+        /* Settings and positionals are argv's own strings, in order, or
+         * an alias's "--image-dpi"; none is counted twice. */
+        FUZZ_CHECK(a.settings_n + a.positional_n <= 2 * argc);
+        int at = 1;
+        for (int i = 0; i < a.positional_n; i++) {
+            while (at <= argc && full[at] != a.positional[i])
+                at++;
+            FUZZ_CHECK(at <= argc);
+            at++;
+        }
+        for (int i = 0; i < a.settings_n; i++) {
+            const char *s = a.settings[i];
+            bool from_argv = false;
+            for (int k = 1; k <= argc && !from_argv; k++)
+                from_argv = full[k] == s;
+            FUZZ_CHECK(
+                from_argv || strcmp(s, "--image-dpi") == 0 ||
+                (i > 0 && strcmp(a.settings[i - 1], "--image-dpi") == 0));
+        }
+        struct etl_config cfg;
+        buf_reset(&err);
+        rc = cfg_load(&cfg, a.settings_n, a.settings, &err);
+        FUZZ_CHECK(rc == 0 || rc == ETL_ECONFIG || rc == ETL_ENOMEM);
+        if (rc == 0)
+            check_config(&cfg);
+        else if (rc == ETL_ECONFIG)
+            FUZZ_CHECK(err.len > 0 && strchr(err.data, '\n') == NULL);
+        cfg_release(&cfg);
+    }
+    cfg_args_release(&a);
+    buf_release(&err);
+}
+
 /* The "NAME=VALUE" strings put into the environment. putenv, not setenv:
  * glibc's setenv keeps every value it was ever given, which over millions
  * of inputs looks like a leak to the fuzzer's RSS limit. */
@@ -117,7 +176,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     clear_vars();
 
-    char *argv[MAX_ARGS + 1];
+    char *argv[MAX_ARGS + 2];
     int argc = 0;
     char *p = in.data, *end = in.data + in.len;
     while (p <= end) {
@@ -146,6 +205,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     cfg_release(&cfg);
     buf_release(&err);
+    check_args(argc, argv);
     buf_release(&in);
     clear_vars();
     return 0;
