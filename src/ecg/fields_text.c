@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/utf8.h"
 #include "ecg/fields_int.h"
 
 /* ------------------------------------------------------------------ */
@@ -151,30 +152,6 @@ size_t fieldsi_word(const char *s, const char *word)
     return match_pat(word, s, true);
 }
 
-static size_t utf8_put(uint32_t c, char *o)
-{
-    if (c < 0x80) {
-        o[0] = (char)c;
-        return 1;
-    }
-    if (c < 0x800) {
-        o[0] = (char)(0xc0 | (c >> 6));
-        o[1] = (char)(0x80 | (c & 0x3f));
-        return 2;
-    }
-    if (c < 0x10000) {
-        o[0] = (char)(0xe0 | (c >> 12));
-        o[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-        o[2] = (char)(0x80 | (c & 0x3f));
-        return 3;
-    }
-    o[0] = (char)(0xf0 | (c >> 18));
-    o[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-    o[2] = (char)(0x80 | ((c >> 6) & 0x3f));
-    o[3] = (char)(0x80 | (c & 0x3f));
-    return 4;
-}
-
 size_t fieldsi_fold_word(const char *s, char *buf, size_t cap)
 {
     const char *p = s;
@@ -186,7 +163,7 @@ size_t fieldsi_fold_word(const char *s, char *buf, size_t cap)
             break;
         if (o + 4 >= cap)
             return 0;
-        o += utf8_put(fieldsi_fold(c), buf + o);
+        o += utf8_encode(fieldsi_fold(c), buf + o);
         p = q;
     }
     buf[o] = '\0';

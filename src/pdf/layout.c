@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/utf8.h"
 #include "core/err.h"
 #include "pdf/pdf_int.h"
 
@@ -113,34 +114,6 @@ static bool is_blank(int c)
            c == 0x202f || c == 0x205f || c == 0x3000 || c == 0xfeff;
 }
 
-/* UTF-8 of c; surrogates and values out of Unicode's range become U+FFFD
- * so that the layout's text is always valid. */
-static int utf8_put(int c, char *o)
-{
-    if (c < 0 || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-        c = 0xfffd;
-    if (c < 0x80) {
-        o[0] = (char)c;
-        return 1;
-    }
-    if (c < 0x800) {
-        o[0] = (char)(0xc0 | (c >> 6));
-        o[1] = (char)(0x80 | (c & 0x3f));
-        return 2;
-    }
-    if (c < 0x10000) {
-        o[0] = (char)(0xe0 | (c >> 12));
-        o[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-        o[2] = (char)(0x80 | (c & 0x3f));
-        return 3;
-    }
-    o[0] = (char)(0xf0 | (c >> 18));
-    o[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-    o[2] = (char)(0x80 | ((c >> 6) & 0x3f));
-    o[3] = (char)(0x80 | (c & 0x3f));
-    return 4;
-}
-
 static float along(fz_point p, fz_point dir)
 {
     return p.x * dir.x + p.y * dir.y;
@@ -170,8 +143,8 @@ void pdfi_layout_char(struct pdfi_layout_acc *a, const fz_stext_char *ch,
             space = a->blanks > 0 || gap > WORD_GAP_EM * size;
     }
     char utf[5];
-    int n = utf8_put(ch->c, utf);
-    int rc = text_room(l, (size_t)n + 1); /* + a space or a NUL before */
+    size_t n = utf8_encode(ch->c, utf);
+    int rc = text_room(l, n + 1); /* + a space or a NUL before */
     if (!rc && !s)
         rc = span_room(l);
     if (!rc && (!l->text || !l->spans))
@@ -206,8 +179,8 @@ void pdfi_layout_char(struct pdfi_layout_acc *a, const fz_stext_char *ch,
         if (ch->size > s->size)
             s->size = ch->size;
     }
-    memcpy(l->text + l->text_len, utf, (size_t)n);
-    l->text_len += (size_t)n;
+    memcpy(l->text + l->text_len, utf, n);
+    l->text_len += n;
     l->text[l->text_len] = '\0';
     s->len = l->text_len - s->off;
     a->end = end;

@@ -51,9 +51,40 @@ TEST(sanitize_replaces_each_bad_byte)
     buf_release(&b);
 }
 
+TEST(encode)
+{
+    static const struct {
+        long c;
+        const char *want;
+    } cases[] = {
+        {0x41, "A"},
+        {0x7f, "\x7f"},
+        {0x80, "\xc2\x80"},
+        {0x7ff, "\xdf\xbf"},
+        {0x800, "\xe0\xa0\x80"},
+        {0x20ac, "\xe2\x82\xac"},
+        {0xffff, "\xef\xbf\xbf"},
+        {0x10000, "\xf0\x90\x80\x80"},
+        {0x10ffff, "\xf4\x8f\xbf\xbf"},
+        /* not characters: U+FFFD */
+        {0xd800, "\xef\xbf\xbd"},
+        {0xdfff, "\xef\xbf\xbd"},
+        {0x110000, "\xef\xbf\xbd"},
+        {-1, "\xef\xbf\xbd"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char out[5];
+        size_t n = utf8_encode(cases[i].c, out);
+        out[n] = '\0';
+        CHECK_EQ_STR(out, cases[i].want);
+        CHECK(utf8_valid(out, n));
+    }
+}
+
 int main(void)
 {
     RUN(valid_and_invalid);
     RUN(sanitize_replaces_each_bad_byte);
+    RUN(encode);
     return harness_done();
 }
