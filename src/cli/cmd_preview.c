@@ -201,7 +201,7 @@ int cmd_preview(int argc, char **argv)
     char labels[2 * CROP_MAX_REGIONS][CROP_NAME_MAX + 96];
     size_t nmarks = 0;
     struct pdf_irect rboxes[CROP_MAX_REGIONS];
-    size_t nr = etl_redact_boxes(&redact, cfg.image_dpi, &px, rboxes);
+    size_t nr = crops_redact_boxes(&redact, cfg.image_dpi, &px, rboxes);
     for (size_t i = 0; i < nr; i++) {
         snprintf(labels[nmarks], sizeof(labels[0]), "redacted");
         marks[nmarks] =

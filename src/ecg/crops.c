@@ -4,8 +4,6 @@
 #include "ecg/crops.h"
 
 #include <assert.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
@@ -13,8 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/err.h"
 
@@ -331,6 +327,20 @@ static int to_px(double v, double scale)
     return (int)p;
 }
 
+/* b cut to page; whether anything is left. */
+static bool clip(struct pdf_irect *b, const struct pdf_irect *page)
+{
+    if (b->x0 < page->x0)
+        b->x0 = page->x0;
+    if (b->y0 < page->y0)
+        b->y0 = page->y0;
+    if (b->x1 > page->x1)
+        b->x1 = page->x1;
+    if (b->y1 > page->y1)
+        b->y1 = page->y1;
+    return b->x0 < b->x1 && b->y0 < b->y1;
+}
+
 enum crop_fit crops_box(const struct crop_set *s, size_t i, int dpi,
                         const struct pdf_irect *page, struct pdf_irect *box)
 {
@@ -340,15 +350,7 @@ enum crop_fit crops_box(const struct crop_set *s, size_t i, int dpi,
     struct pdf_irect want = {to_px(r->x0, scale), to_px(r->y0, scale),
                              to_px(r->x1, scale), to_px(r->y1, scale)};
     struct pdf_irect got = want;
-    if (got.x0 < page->x0)
-        got.x0 = page->x0;
-    if (got.y0 < page->y0)
-        got.y0 = page->y0;
-    if (got.x1 > page->x1)
-        got.x1 = page->x1;
-    if (got.y1 > page->y1)
-        got.y1 = page->y1;
-    if (got.x0 >= got.x1 || got.y0 >= got.y1) {
+    if (!clip(&got, page)) {
         *box = (struct pdf_irect){0, 0, 0, 0};
         return CROP_OUTSIDE;
     }
@@ -356,4 +358,19 @@ enum crop_fit crops_box(const struct crop_set *s, size_t i, int dpi,
     if (memcmp(&got, &want, sizeof(got)) == 0)
         return CROP_INSIDE;
     return CROP_CLIPPED;
+}
+
+size_t crops_redact_boxes(const struct crop_set *s, int dpi,
+                          const struct pdf_irect *page, struct pdf_irect *out)
+{
+    size_t n = 0;
+    double k = s->unit == CROP_UNIT_PX ? 1.0 : dpi / 72.0;
+    for (size_t i = 0; i < s->n; i++) {
+        const struct crop_region *r = &s->regions[i];
+        struct pdf_irect b = {(int)floor(r->x0 * k), (int)floor(r->y0 * k),
+                              (int)ceil(r->x1 * k), (int)ceil(r->y1 * k)};
+        if (clip(&b, page))
+            out[n++] = b;
+    }
+    return n;
 }

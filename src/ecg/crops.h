@@ -51,4 +51,12 @@ enum crop_fit { CROP_INSIDE, CROP_CLIPPED, CROP_OUTSIDE };
 enum crop_fit crops_box(const struct crop_set *s, size_t i, int dpi,
                         const struct pdf_irect *page, struct pdf_irect *box);
 
+/* The areas of s as redaction boxes (REDACT_REGIONS) in page pixels at
+ * dpi, edges rounded outwards (floor/ceil of v * dpi / 72 for pt), since
+ * hiding a sliver too much is better than leaving one readable; clipped
+ * to page, and those wholly outside left out. out holds s->n entries;
+ * returns how many were written. */
+size_t crops_redact_boxes(const struct crop_set *s, int dpi,
+                          const struct pdf_irect *page, struct pdf_irect *out);
+
 #endif

@@ -176,13 +176,6 @@ int etl_key_text(const char *key, struct buf *out);
 /* True for keys ending in ".pdf", any case. */
 bool etl_is_pdf_key(const char *key);
 
-/* The redaction areas of s (REDACT_REGIONS) in page pixels at dpi, edges
- * rounded outwards (floor/ceil of v * dpi / 72 for pt), clipped to page;
- * areas wholly outside are left out. out holds s->n entries; returns how
- * many were written. */
-size_t etl_redact_boxes(const struct crop_set *s, int dpi,
-                        const struct pdf_irect *page, struct pdf_irect *out);
-
 /* The files settings name (ecg/ parses, etl/ reads): read the file the
  * setting var names (cfg_file_read: at most 1 MiB, a regular file, opened
  * without blocking) and parse it. Messages name the variable when the

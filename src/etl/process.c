@@ -1,7 +1,6 @@
 /* One PDF: read, open, text, crop renders, JPEG, put -> one result row.
  * Nothing that happens to one PDF escapes this file except through its row:
  * every path ends in a row with a status. */
-#include <math.h>
 #include <stdio.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -80,31 +79,6 @@ static int encode_box(void *varg, size_t index, const unsigned char *rgb,
                            &a->w->jpegs[region]);
 }
 
-/* Edges round outwards: a pixel partly inside an area is painted, since
- * hiding a sliver too much is better than leaving one readable. */
-size_t etl_redact_boxes(const struct crop_set *s, int dpi,
-                        const struct pdf_irect *page, struct pdf_irect *out)
-{
-    size_t n = 0;
-    double k = s->unit == CROP_UNIT_PX ? 1.0 : dpi / 72.0;
-    for (size_t i = 0; i < s->n; i++) {
-        const struct crop_region *r = &s->regions[i];
-        struct pdf_irect b = {(int)floor(r->x0 * k), (int)floor(r->y0 * k),
-                              (int)ceil(r->x1 * k), (int)ceil(r->y1 * k)};
-        if (b.x0 < page->x0)
-            b.x0 = page->x0;
-        if (b.y0 < page->y0)
-            b.y0 = page->y0;
-        if (b.x1 > page->x1)
-            b.x1 = page->x1;
-        if (b.y1 > page->y1)
-            b.y1 = page->y1;
-        if (b.x0 < b.x1 && b.y0 < b.y1)
-            out[n++] = b;
-    }
-    return n;
-}
-
 static enum pdf_render_mode etl_render_mode(const struct etl_config *cfg)
 {
     return cfg->render_mode == CFG_RENDER_PAGE ? PDF_RENDER_PAGE
@@ -164,7 +138,7 @@ static void render_regions(struct etl_ctx *c, struct etl_worker *w,
     struct encode_arg ea = {w, region_of, cfg->image_quality, 0};
     struct pdf_irect redact[CROP_MAX_REGIONS];
     size_t nredact =
-        etl_redact_boxes(&c->redact, cfg->image_dpi, &page_px, redact);
+        crops_redact_boxes(&c->redact, cfg->image_dpi, &page_px, redact);
     rc =
         pdf_doc_render_redacted(doc, page, cfg->image_dpi, boxes, nbox, redact,
                                 nredact, etl_render_mode(cfg), encode_box, &ea);
@@ -186,7 +160,8 @@ static void crop_leads(struct etl_ctx *c, struct etl_worker *w,
     struct pdf_irect page_px, redact[CROP_MAX_REGIONS];
     int rc = pdf_doc_page_pixels(doc, page, cfg->image_dpi, &page_px);
     size_t nredact =
-        rc ? 0 : etl_redact_boxes(&c->redact, cfg->image_dpi, &page_px, redact);
+        rc ? 0
+           : crops_redact_boxes(&c->redact, cfg->image_dpi, &page_px, redact);
     if (!rc)
         rc = etl_leads_add_page(w->leads, doc, page, cfg->image_dpi, info,
                                 redact, nredact, etl_render_mode(cfg));

@@ -446,6 +446,33 @@ TEST(box_second_region)
     CHECK_BOX(b, 0, 0, 200, 200);
 }
 
+/* Redaction rounds outwards (a partly covered pixel is painted), clips
+ * to the page and drops what lies wholly outside. */
+TEST(redact_boxes)
+{
+    struct crop_set s;
+    struct buf err;
+    CHECK_EQ_INT(
+        parse("{\"regions\": [" REGION(
+                  "\"a\"", "100", "100", "300",
+                  "300") ", " REGION("\"b\"", "500", "700", "700",
+                                     "900") ", " REGION("\"c\"", "700", "0",
+                                                        "800", "10") "]}",
+              &s, &err),
+        0);
+    buf_release(&err);
+    struct pdf_irect out[3], page = letter(100); /* 850 x 1100 px */
+    CHECK_EQ_INT(crops_redact_boxes(&s, 100, &page, out), 2);
+    /* 100 * 100/72 = 138.9 -> 138 (not 139), 416.7 -> 417 */
+    CHECK_BOX(out[0], 138, 138, 417, 417);
+    /* 694.4 -> 694 .. 972.2 -> 973, cut at the page's edge */
+    CHECK_BOX(out[1], 694, 972, 850, 1100);
+    s.unit = CROP_UNIT_PX;
+    CHECK_EQ_INT(crops_redact_boxes(&s, 100, &page, out), 3);
+    CHECK_BOX(out[0], 100, 100, 300, 300);
+    CHECK_BOX(out[2], 700, 0, 800, 10);
+}
+
 int main(void)
 {
     RUN(object_form);
@@ -460,5 +487,6 @@ int main(void)
     RUN(box_outside);
     RUN(box_page_not_at_origin);
     RUN(box_second_region);
+    RUN(redact_boxes);
     return harness_done();
 }
